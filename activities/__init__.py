@@ -1,0 +1,1 @@
+"""Activities: one module per outside system, one class per module, clients injected."""

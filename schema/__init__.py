@@ -1,0 +1,1 @@
+"""Edgeward's data layer: models, migrations, the plan catalogue and the license rules."""

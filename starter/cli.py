@@ -1,0 +1,42 @@
+"""The ``edgeward`` command. Each subcommand group lives in ``starter/commands/<group>.py``
+and adds itself with ``register(subparsers)``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+COMMAND_MODULES = (
+    "starter.commands.plans",
+    "starter.commands.db",
+    "starter.commands.stack",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="edgeward", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except UserError as exc:
+        print(f"edgeward: {exc}", file=sys.stderr)
+        return 2
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed without a traceback, exit status 2."""
+
+
+if __name__ == "__main__":
+    sys.exit(main())

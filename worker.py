@@ -1,0 +1,65 @@
+"""The Edgeward worker: builds every client once, injects them into the activity classes,
+and runs the Temporal worker until SIGTERM or SIGINT, then shuts down gracefully (activities
+in flight finish or are cancelled, their work is retried elsewhere)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.db import DbActivities
+from schema.db import make_engine, make_session_factory
+from schema.settings import Settings, get_settings
+
+log = logging.getLogger("edgeward.worker")
+
+ACTIVITY_THREADS = 16
+GRACEFUL_SHUTDOWN = timedelta(seconds=10)
+
+
+def build_activities(settings: Settings) -> tuple[list[Any], list[Any]]:
+    """Every workflow class and activity callable of Edgeward, with their clients."""
+    engine = make_engine(settings.resolved_database_url, pool_pre_ping=True)
+    db = DbActivities(make_session_factory(engine))
+    workflows: list[Any] = []
+    activities: list[Any] = [db.set_website_step]
+    return workflows, activities
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+
+
+async def run(settings: Settings) -> None:
+    client = await connect(settings)
+    workflows, activities = build_activities(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    with ThreadPoolExecutor(ACTIVITY_THREADS) as executor:
+        worker = Worker(client, task_queue=settings.temporal_task_queue, workflows=workflows,
+                        activities=activities, activity_executor=executor,
+                        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN)
+        async with worker:
+            log.info("worker polling %s on %s", settings.temporal_task_queue,
+                     settings.temporal_address)
+            await stop.wait()
+            log.info("shutting down")
+    log.info("worker stopped")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(run(get_settings()))
+
+
+if __name__ == "__main__":
+    main()
