@@ -11,12 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.db import DbActivities
 from schema.db import make_engine, make_session_factory
 from schema.settings import Settings, get_settings
+from starter.temporal_client import connect
 
 log = logging.getLogger("edgeward.worker")
 
@@ -31,10 +31,6 @@ def build_activities(settings: Settings) -> tuple[list[Any], list[Any]]:
     workflows: list[Any] = []
     activities: list[Any] = [db.set_website_step]
     return workflows, activities
-
-
-async def connect(settings: Settings) -> Client:
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
 
 
 async def run(settings: Settings) -> None:

@@ -54,6 +54,18 @@ class Settings(BaseSettings):
     edge_addresses: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
     delegation_deadline_days: int = 14
 
+    # The ACME CA (Pebble locally; any RFC 8555 directory in production).
+    pebble_port: int = 14000
+    pebble_mgmt_port: int = 15000
+    acme_directory_url: str = "https://127.0.0.1:14000/dir"
+    acme_ca_bundle: str = ""  # CA file that verifies the ACME server's TLS; "" = system store
+    acme_root_url: str = "https://127.0.0.1:15000/roots/0"  # the CA root that issued chains verify against
+
+    # Caddy edge nodes: one admin port and one HTTPS port each, in the same order.
+    edge_admin_ports: list[int] = Field(default_factory=lambda: [12019, 12020])
+    edge_https_ports: list[int] = Field(default_factory=lambda: [18443, 18444])
+    demo_origin_port: int = 18090
+
     portal_host: str = "127.0.0.1"
     portal_port: int = 18000
 

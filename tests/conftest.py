@@ -1,0 +1,6 @@
+"""Shared fixtures. Each area registers its fixture module in ``pytest_plugins``."""
+
+pytest_plugins = [
+    "tests.fixtures.database",
+    "tests.fixtures.temporal",
+]
