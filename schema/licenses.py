@@ -8,6 +8,7 @@ partner's id is simply not found. The caller commits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -154,10 +155,12 @@ class NewWebsite:
     workflow_id: str | None = None
 
 
-def _flush_or(session: Session, err: LicenseError) -> None:
-    """Flush, turning a unique-constraint violation into ``err`` (another session won)."""
+def _write_or(session: Session, write: Callable[[], None], err: LicenseError) -> None:
+    """Apply ``write`` in a savepoint and flush; a constraint violation (another session won
+    the license or the domain) undoes just that write and raises ``err``."""
     try:
         with session.begin_nested():
+            write()
             session.flush()
     except IntegrityError as exc:
         raise err from exc
@@ -177,8 +180,7 @@ def add_website(session: Session, partner_id: int, new: NewWebsite, now: datetim
                    domain_ascii=new.domain_ascii, domain_unicode=new.domain_unicode,
                    dns_mode=new.dns_mode, security_license_id=lic.id,
                    workflow_id=new.workflow_id, step="Pending", created_at=now, updated_at=now)
-    session.add(site)
-    _flush_or(session, LicenseInUse(
+    _write_or(session, lambda: session.add(site), LicenseInUse(
         f"license {lic.id} or domain {new.domain_unicode} was just taken by another website; "
         "choose an unused license or another domain"))
     lic.website_id = site.id
@@ -200,8 +202,10 @@ def attach_backup(session: Session, partner_id: int, website_id: int, license_id
         raise LicenseInUse(f"{site.domain_unicode} already has a backup license; upgrade it instead")
     if website_of(session, lic) is not None:
         raise LicenseInUse(f"license {lic.id} is already on a website; choose an unused license")
-    site.backup_license_id = lic.id
-    _flush_or(session, LicenseInUse(f"license {lic.id} was just attached to another website"))
+    def write() -> None:
+        site.backup_license_id = lic.id
+
+    _write_or(session, write, LicenseInUse(f"license {lic.id} was just attached to another website"))
     lic.website_id = site.id
     record_event(session, lic, "attached", actor, now, website_id=site.id)
     return site
