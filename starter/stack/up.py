@@ -102,7 +102,10 @@ def _read(path: Path) -> str:
 
 
 def components(settings: Settings) -> list[Component]:
-    return [TemporalComponent(settings), DatabaseComponent(settings), WorkerComponent(settings)]
+    from starter.stack.dns_world import dns_components
+
+    return [TemporalComponent(settings), *dns_components(settings), DatabaseComponent(settings),
+            WorkerComponent(settings)]
 
 
 def up(settings: Settings) -> list[str]:
