@@ -65,6 +65,15 @@ class Settings(BaseSettings):
     edge_admin_ports: list[int] = Field(default_factory=lambda: [12019, 12020])
     edge_https_ports: list[int] = Field(default_factory=lambda: [18443, 18444])
     demo_origin_port: int = 18090
+    # Add Website (issue 4): plain-HTTP listeners of the edges (same order), the demo origin's
+    # admin port, the port the edges proxy to on an origin address given without one (80 in
+    # production; the demo origin locally), the Pebble profile `make up` starts ("fast" or
+    # "hostile") and the account e-mail for the ACME CA.
+    edge_http_ports: list[int] = Field(default_factory=lambda: [18480, 18481])
+    demo_origin_admin_port: int = 12021
+    origin_port: int = 18090
+    pebble_profile: str = "fast"
+    acme_email: str = ""
 
     portal_host: str = "127.0.0.1"
     portal_port: int = 18000
@@ -72,6 +81,14 @@ class Settings(BaseSettings):
     # The daily license sweep (UTC).
     expiry_schedule_hour: int = 3
     expiry_schedule_minute: int = 0
+
+    @property
+    def resolved_acme_ca_bundle(self) -> str:
+        """The ACME server's TLS CA file: the setting, else the local Pebble's listener CA."""
+        if self.acme_ca_bundle:
+            return self.acme_ca_bundle
+        local = self.run_dir / "pebble" / "listener-ca.pem"
+        return str(local) if self.environment != "production" and local.exists() else ""
 
     @property
     def resolved_database_url(self) -> str:

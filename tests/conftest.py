@@ -4,4 +4,6 @@ pytest_plugins = [
     "tests.fixtures.database",
     "tests.fixtures.temporal",
     "tests.fixtures.dns",
+    "tests.fixtures.edges",
+    "tests.fixtures.pebble",
 ]
