@@ -30,7 +30,34 @@ def build_activities(settings: Settings) -> tuple[list[Any], list[Any]]:
     db = DbActivities(make_session_factory(engine))
     workflows: list[Any] = []
     activities: list[Any] = [db.set_website_step]
+    dns_workflows, dns_activities = build_dns_activities(settings)
+    workflows += dns_workflows
+    activities += dns_activities
     return workflows, activities
+
+
+def build_dns_activities(settings: Settings) -> tuple[list[Any], list[Any]]:
+    """Hosted DNS (PowerDNS API), the DNS import and the delegation check, and their workflows.
+
+    Locally the parent zone and the old host are the stand-in PowerDNS instances; NS records
+    carry no port, so the old host's port comes from the settings.
+    """
+    import httpx
+
+    from activities.delegation import DelegationActivities
+    from activities.dns_import import DnsImportActivities
+    from activities.hosted_dns import HostedDnsActivities, PowerDnsClient
+    from workflows.delegation_wait import DelegationWaitWorkflow
+    from workflows.dns_import import DnsImportWorkflow
+
+    api_url = f"http://127.0.0.1:{settings.hosted_dns_api_port}/api/v1/servers/localhost"
+    hosted = HostedDnsActivities(PowerDnsClient(httpx.Client(), api_url, settings.pdns_api_key),
+                                 settings.nameservers, settings.edge_addresses)
+    parent = ("127.0.0.1", settings.parent_dns_port)
+    reader = DnsImportActivities(parent, settings.oldhost_dns_port)
+    delegation = DelegationActivities(parent, settings.nameservers)
+    return ([DnsImportWorkflow, DelegationWaitWorkflow],
+            [hosted.import_zone, hosted.delete_zone, reader.read_zone, delegation.check])
 
 
 async def run(settings: Settings) -> None:

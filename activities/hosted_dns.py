@@ -23,20 +23,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from temporalio import activity
+
+from activities.dns_records import RRset, absolute, check_contents, plan_import
+from activities.errors import invalid_input, transient
+
+__all__ = ["RRset", "absolute", "PowerDnsClient", "PowerDnsError", "PowerDnsUnavailable",
+           "PowerDnsRejected", "HostedDnsActivities", "ImportZoneInput", "ImportZoneOutput",
+           "DeleteZoneInput"]
 
 DEFAULT_BATCH = 1000  # rrsets per PATCH: 5,000 records go in a handful of requests
 SOA_TIMERS = "10800 3600 604800 3600"  # refresh retry expire minimum
 DEFAULT_TTL = 3600
-
-
-@dataclass(frozen=True)
-class RRset:
-    """Every record of one name and type: ``name`` absolute ASCII with the trailing dot."""
-
-    name: str
-    type: str
-    ttl: int
-    contents: tuple[str, ...]
 
 
 class PowerDnsError(Exception):
@@ -53,12 +51,6 @@ class PowerDnsRejected(PowerDnsError):
     def __init__(self, message: str, status: int, reason: str) -> None:
         super().__init__(message)
         self.status, self.reason = status, reason
-
-
-def absolute(name: str) -> str:
-    """``Example.TEST`` -> ``example.test.`` (names are case-insensitive; PowerDNS wants the dot)."""
-    name = name.strip().lower()
-    return name if name.endswith(".") else name + "."
 
 
 def zone_id(zone: str) -> str:
@@ -200,3 +192,81 @@ def _reason(r: httpx.Response) -> str:
         return str(r.json().get("error", r.text))[:500]
     except ValueError:
         return r.text[:500] or r.reason_phrase
+
+
+# -- the Temporal activities ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportZoneInput:
+    """Create (or bring up to date) the hosted zone of ``zone`` from its current ``rrsets``."""
+
+    zone: str  # absolute ASCII
+    rrsets: tuple[RRset, ...]  # as read from the old host (apex SOA/NS are ignored)
+    batch_size: int = DEFAULT_BATCH
+
+
+@dataclass(frozen=True)
+class ImportZoneOutput:
+    """What the hosted zone serves now, and where the site's origin is."""
+
+    zone: str
+    nameservers: tuple[str, ...]  # ours: what the customer sets at the registrar
+    rrsets: tuple[RRset, ...]  # every imported rrset (apex SOA/NS excluded), web ones at the edge
+    origin_addresses: tuple[str, ...]  # the original web addresses (or host), the edge's upstream
+    created: bool  # False when the zone existed (a retry or a re-import)
+    requests: int  # PATCH requests sent
+
+
+@dataclass(frozen=True)
+class DeleteZoneInput:
+    zone: str
+
+
+class HostedDnsActivities:
+    """Writes to our hosted DNS. Every activity is idempotent: run twice, same zone."""
+
+    def __init__(self, client: PowerDnsClient, nameservers: Sequence[str],
+                 edge_addresses: Sequence[str], hostmaster: str = "") -> None:
+        self._client = client
+        self._ns = tuple(absolute(n) for n in nameservers)
+        self._edges = tuple(edge_addresses)
+        self._hostmaster = hostmaster
+
+    @activity.defn(name="hosted_dns.import_zone")
+    def import_zone(self, inp: ImportZoneInput) -> ImportZoneOutput:
+        """Create the zone (explicit SOA, our NS), point apex and www at the edge, REPLACE every
+        other rrset in batches and DELETE rrsets an earlier import left that are gone now.
+        A record PowerDNS (or our check) refuses fails the activity for good, naming it; a zone
+        this call created is then removed again, so nothing is left half-imported."""
+        zone = absolute(inp.zone)
+        rrsets, origin = plan_import(zone, inp.rrsets, self._edges)
+        bad = check_contents(rrsets)
+        if bad:
+            raise invalid_input(f"cannot import {zone}: {bad}")
+        created = False
+        try:
+            created = self._client.ensure_zone(zone, self._ns, self._hostmaster)
+            keep = {(s.name, s.type) for s in rrsets} | {(zone, "SOA"), (zone, "NS")}
+            stale = [(s.name, s.type) for s in self._client.get_rrsets(zone) or []
+                     if (s.name, s.type) not in keep and not s.name.startswith("_acme-challenge.")]
+            requests = self._client.delete_rrsets(zone, stale, inp.batch_size)
+            requests += self._client.replace_rrsets(zone, rrsets, inp.batch_size)
+            activity.heartbeat(requests)
+        except PowerDnsUnavailable as exc:
+            raise transient(str(exc)) from exc
+        except PowerDnsRejected as exc:
+            if created:
+                self._client.delete_zone(zone)
+            raise invalid_input(f"cannot import {zone}: {exc}") from exc
+        return ImportZoneOutput(zone, self._ns, tuple(rrsets), origin, created, requests)
+
+    @activity.defn(name="hosted_dns.delete_zone")
+    def delete_zone(self, inp: DeleteZoneInput) -> bool:
+        """Remove the hosted zone (a website removed or an import undone); False if absent."""
+        try:
+            return self._client.delete_zone(inp.zone)
+        except PowerDnsUnavailable as exc:
+            raise transient(str(exc)) from exc
+        except PowerDnsRejected as exc:
+            raise invalid_input(str(exc)) from exc
