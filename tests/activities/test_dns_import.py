@@ -170,3 +170,28 @@ def test_idn_domain_reads_by_its_unicode_name(dns_stack) -> None:
     assert zone.startswith("xn--")
     out = read(dns_stack, unicode)
     assert out.zone == zone and out.method == "axfr"
+
+
+def large_zone(zone: str, count: int = 5000) -> list[RRset]:
+    kinds = ("A", "AAAA", "TXT", "CNAME")
+    out = []
+    for i in range(count):
+        kind = kinds[i % 4]
+        value = {"A": f"10.{i // 65536}.{i // 256 % 256}.{i % 256}", "AAAA": f"2001:db8::{i:x}",
+                 "TXT": txt(f"record {i} of a large zone"), "CNAME": f"h{i - 1}.{zone}"}[kind]
+        out.append(RRset(f"h{i}.{zone}", kind, 300 + i % 7, (value,)))
+    return out
+
+
+def test_five_thousand_record_zone_goes_in_batched_patches(dns_stack) -> None:
+    zone = dns_stack.add_customer(large_zone)
+    out = read(dns_stack, zone)
+    assert len(out.rrsets) == 5000
+    imported = import_(dns_stack, out)
+    # 5,000 rrsets + apex and www at the edge, 1,000 rrsets per PATCH
+    assert len(imported.rrsets) == 5004 and imported.requests == 6
+    served = dns_stack.client(dns_stack.hosted).get_rrsets(zone)
+    assert served is not None and len([s for s in served if s.name.startswith("h")]) == 5000
+    for i in (0, 1, 2, 3, 4998, 4999):
+        s = large_zone(zone)[i]
+        assert ask(dns_stack.hosted, s.name, s.type) == (s.ttl, canonical(s))
