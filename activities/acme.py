@@ -169,8 +169,10 @@ class AcmeActivities:
     @activity.defn(name="acme.wait_challenges_published")
     def wait_challenges_published(self, inp: WaitPublishedInput) -> None:
         """Until every one of our authoritative servers answers every TXT value."""
-        missing = _poll(lambda: self._dns.missing(inp.values) or None, inp.deadline_seconds)
-        if missing is not None:
+        if _poll(lambda: not self._dns.missing(inp.values) or None, inp.deadline_seconds) is None:
+            missing = self._dns.missing(inp.values)
+            if not missing:
+                return  # it appeared just now
             raise permanent("the challenge TXT record never appeared on our name server(s): "
                             + "; ".join(missing) + f" (waited {inp.deadline_seconds:.0f} s). Our "
                             "DNS servers are out of sync; operations must look at them, then the "
@@ -220,7 +222,7 @@ class AcmeActivities:
         if status is None:
             raise transient(f"the CA did not issue within {inp.deadline_seconds:.0f} s")
         with _translated("download the certificate"):
-            chain = client._post_as_get(status, content_type="application/pem-certificate-chain").text
+            chain = client._post_as_get(status).text
             root = requests.get(self._root_url, verify=self._verify, timeout=30)
             root.raise_for_status()
         try:
