@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.dns",
     "tests.fixtures.edges",
     "tests.fixtures.pebble",
+    "tests.fixtures.portal",
 ]

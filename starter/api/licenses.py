@@ -71,6 +71,7 @@ def show_license(license_id: LicenseId, caller: ApiCaller, session: Db, now: Now
              summary="Upgrade to an eligible plan; answers the new license")
 async def upgrade(license_id: LicenseId, body: UpgradeIn, caller: ApiCaller, services: ServicesDep,
                   session: Db, now: Now) -> LicenseDetail:
+    await run_in_threadpool(queries.license_row, session, caller.partner_id, license_id, now)
     from starter import license_actions
 
     new_id = await license_actions.upgrade_license(
@@ -81,6 +82,7 @@ async def upgrade(license_id: LicenseId, body: UpgradeIn, caller: ApiCaller, ser
 @router.post("/licenses/{license_id}/renew", response_model=LicenseDetail, summary="Renew by one term")
 async def renew(license_id: LicenseId, caller: ApiCaller, services: ServicesDep, session: Db,
                 now: Now) -> LicenseDetail:
+    await run_in_threadpool(queries.license_row, session, caller.partner_id, license_id, now)
     from starter import license_actions
 
     await license_actions.renew_license(services, caller.partner_id, caller.actor, license_id)
@@ -91,6 +93,7 @@ async def renew(license_id: LicenseId, caller: ApiCaller, services: ServicesDep,
             summary="Switch auto-renewal on or off")
 async def auto_renew(license_id: LicenseId, body: AutoRenewIn, caller: ApiCaller,
                      services: ServicesDep, session: Db, now: Now) -> LicenseDetail:
+    await run_in_threadpool(queries.license_row, session, caller.partner_id, license_id, now)
     from starter import license_actions
 
     await license_actions.set_auto_renew(services, caller.partner_id, caller.actor, license_id,

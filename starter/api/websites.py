@@ -40,15 +40,22 @@ def _show(session: Session, services: Services, partner_id: int, website_id: int
                        queries.website(session, partner_id, website_id))
 
 
+def _owned(session: Session, partner_id: int, customer_id: int, license_id: int) -> None:
+    """404 unless both the customer and the license are the caller's."""
+    svc.get_customer(session, partner_id, customer_id)
+    svc.get_license(session, partner_id, license_id)
+
+
 @router.post("", status_code=202, response_model=WebsiteAccepted,
              summary="Add a website: records it and starts its provisioning workflow")
 async def add_website(body: WebsiteIn, caller: ApiCaller, services: ServicesDep,
                       session: Db) -> WebsiteAccepted:
-    from starter import websites
-
     if body.origin and body.dns_mode != "none":
         raise ApiError(422, "an origin address is given only with dns_mode 'none' (No DNS); "
                        "Initiate DNS finds the origin from the imported records", "origin_not_allowed")
+    await run_in_threadpool(_owned, session, caller.partner_id, body.customer_id, body.license_id)
+    from starter import websites
+
     site = await websites.submit_website(
         services, caller.partner_id, customer_id=body.customer_id, domain=body.domain,
         license_id=body.license_id, dns_mode=body.dns_mode, actor=caller.actor, origin=body.origin)
@@ -67,9 +74,9 @@ def show_website(website_id: WebsiteId, caller: ApiCaller, services: ServicesDep
              summary="Ask the provisioning workflow to check the delegation now")
 async def check_name_servers(website_id: WebsiteId, caller: ApiCaller, services: ServicesDep,
                              session: Db) -> WebsiteOut:
+    await run_in_threadpool(queries.website, session, caller.partner_id, website_id)
     from starter import websites
 
-    await run_in_threadpool(queries.website, session, caller.partner_id, website_id)
     await websites.check_name_servers_now(services, caller.partner_id, website_id, actor=caller.actor)
     return await run_in_threadpool(_show, session, services, caller.partner_id, website_id)
 
@@ -78,9 +85,9 @@ async def check_name_servers(website_id: WebsiteId, caller: ApiCaller, services:
              summary="Cancel the website's provisioning")
 async def cancel(website_id: WebsiteId, caller: ApiCaller, services: ServicesDep,
                  session: Db) -> WebsiteOut:
+    await run_in_threadpool(queries.website, session, caller.partner_id, website_id)
     from starter import websites
 
-    await run_in_threadpool(queries.website, session, caller.partner_id, website_id)
     await websites.cancel_website(services, caller.partner_id, website_id, actor=caller.actor)
     return await run_in_threadpool(_show, session, services, caller.partner_id, website_id)
 
@@ -89,9 +96,10 @@ async def cancel(website_id: WebsiteId, caller: ApiCaller, services: ServicesDep
              summary="Attach an unused backup license of the customer to the website")
 async def attach_backup_license(website_id: WebsiteId, body: BackupLicenseIn, caller: ApiCaller,
                                 services: ServicesDep, session: Db) -> WebsiteOut:
+    await run_in_threadpool(queries.website, session, caller.partner_id, website_id)
+    await run_in_threadpool(svc.get_license, session, caller.partner_id, body.license_id)
     from starter import license_actions
 
-    await run_in_threadpool(queries.website, session, caller.partner_id, website_id)
     await license_actions.attach_backup_license(services, caller.partner_id, caller.actor,
                                                 website_id, body.license_id)
     return await run_in_threadpool(_show, session, services, caller.partner_id, website_id)

@@ -145,9 +145,9 @@ async def _act(request: Request, user: PortalSession, action: Callable[[], Await
 @router.post("/customers/{customer_id}/licenses/{license_id}/renew")
 async def renew(request: Request, customer_id: CustomerId, license_id: LicenseId, user: FormUser,
                 services: ServicesDep, session: Db) -> Response:
+    await run_in_threadpool(_license_of_customer, session, user.partner_id, customer_id, license_id)
     from starter import license_actions
 
-    await run_in_threadpool(_license_of_customer, session, user.partner_id, customer_id, license_id)
     return await _act(request, user, lambda: license_actions.renew_license(
         services, user.partner_id, user.email, license_id), f"/customers/{customer_id}", "renewed")
 
@@ -156,9 +156,9 @@ async def renew(request: Request, customer_id: CustomerId, license_id: LicenseId
 async def auto_renew(request: Request, customer_id: CustomerId, license_id: LicenseId, user: FormUser,
                      services: ServicesDep, session: Db,
                      enabled: Annotated[str, Form(pattern="^(on|off)$")]) -> Response:
+    await run_in_threadpool(_license_of_customer, session, user.partner_id, customer_id, license_id)
     from starter import license_actions
 
-    await run_in_threadpool(_license_of_customer, session, user.partner_id, customer_id, license_id)
     on = enabled == "on"
     return await _act(request, user, lambda: license_actions.set_auto_renew(
         services, user.partner_id, user.email, license_id, on), f"/customers/{customer_id}",
@@ -190,9 +190,9 @@ def site_page(request: Request, website_id: WebsiteId, user: User, services: Ser
 @router.post("/websites/{website_id}/check-name-servers")
 async def check_now(request: Request, website_id: WebsiteId, user: FormUser, services: ServicesDep,
                     session: Db, back: Annotated[str, Form(max_length=500)] = "") -> Response:
+    w = await run_in_threadpool(queries.website, session, user.partner_id, website_id)
     from starter import websites
 
-    w = await run_in_threadpool(queries.website, session, user.partner_id, website_id)
     return await _act(request, user, lambda: websites.check_name_servers_now(
         services, user.partner_id, website_id, actor=user.email),
         _safe_next(back or f"/customers/{w.customer_id}"), "check_requested")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from schema import plans
 from schema.domains import InvalidDomain, normalize_domain
-from schema.licenses import LicenseExpired, LicenseInUse, NotFound
+from schema.licenses import LicenseExpired, LicenseInUse, NotFound, get_license
 from schema.models import utcnow
 from starter import queries
 from starter.api.deps import Db, ServicesDep
@@ -143,6 +143,8 @@ async def backup_step(request: Request, customer_id: CustomerId, website_id: Obj
 
     if step == "back":
         return await run_in_threadpool(page, "form")
+    if license_id:  # another partner's license is not found, as everywhere
+        await run_in_threadpool(get_license, session, user.partner_id, license_id)
     choices = await run_in_threadpool(queries.unused_backup_licenses, session, user.partner_id,
                                       customer_id, utcnow())
     if license_id not in {r.id for r in choices}:
