@@ -76,7 +76,9 @@ def run_import(args: argparse.Namespace) -> int:
     try:
         out = asyncio.run(go())
     except WorkflowFailureError as exc:
-        cause = exc.cause.cause if exc.cause and exc.cause.cause else exc.cause
+        cause: BaseException | None = exc.cause
+        while cause is not None and getattr(cause, "cause", None) is not None:
+            cause = cause.cause  # type: ignore[attr-defined]  # down to the activity's own error
         raise UserError(f"import of {zone} failed: {cause}") from exc
     print(f"{out.zone} imported by {out.method.upper()} from {', '.join(out.source_nameservers)}")
     width = max((len(s.name) for s in out.records), default=10)
