@@ -183,16 +183,17 @@ class DnsImportActivities:
     def _scan(self, zone: str, servers: Sequence[_Server]) -> tuple[list[RRset], list[str]]:
         jobs = [(n, SCAN_TYPES) for n in SCAN_NAMES] + [(n, ("TXT",)) for n in TXT_ONLY_NAMES]
         jobs += [(n, ("SRV",)) for n in SRV_NAMES]
-        with ThreadPoolExecutor(SCAN_THREADS) as pool:
-            results = list(pool.map(lambda job: self._scan_name(zone, servers, *job), jobs))
         found: dict[tuple[str, str], RRset] = {}
         unreadable: list[str] = []
-        for rrsets, problems in results:
-            for s in rrsets:
-                found.setdefault((s.name, s.type), s)
-            unreadable += problems
-        if activity.in_activity():
-            activity.heartbeat()
+        with ThreadPoolExecutor(SCAN_THREADS) as pool:
+            # results arrive in order as names finish: heartbeat on each, a slow host is no hang
+            for done, (rrsets, problems) in enumerate(
+                    pool.map(lambda job: self._scan_name(zone, servers, *job), jobs)):
+                for s in rrsets:
+                    found.setdefault((s.name, s.type), s)
+                unreadable += problems
+                if activity.in_activity():
+                    activity.heartbeat(f"scanned {done + 1}/{len(jobs)} names")
         return sorted(found.values(), key=lambda s: (s.name, s.type)), unreadable
 
     def _scan_name(self, zone: str, servers: Sequence[_Server], label: str,
