@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "starter.commands.db",
     "starter.commands.stack",
     "starter.commands.dns",
+    "starter.commands.workflow",
 )
 
 
