@@ -103,9 +103,10 @@ def _read(path: Path) -> str:
 
 def components(settings: Settings) -> list[Component]:
     from starter.stack.dns_world import dns_components
+    from starter.stack.portal import PortalComponent
 
     return [TemporalComponent(settings), *dns_components(settings), DatabaseComponent(settings),
-            WorkerComponent(settings)]
+            WorkerComponent(settings), PortalComponent(settings)]
 
 
 def up(settings: Settings) -> list[str]:
