@@ -195,7 +195,7 @@ def customer_licenses(session: Session, partner_id: int, customer_id: int,
                       now: datetime) -> list[LicenseRow]:
     get_customer(session, partner_id, customer_id)
     stmt = _license_stmt(partner_id).where(License.customer_id == customer_id).order_by(License.id)
-    return [_license_row(lic, site, now) for lic, site in session.execute(stmt).tuples()]
+    return [_license_row(lic, site, now) for lic, site in session.execute(stmt)]
 
 
 def licenses(session: Session, partner_id: int, now: datetime, *, customer_id: int | None = None,
@@ -212,12 +212,12 @@ def licenses(session: Session, partner_id: int, now: datetime, *, customer_id: i
     if plan_code is not None:
         plans.plan(plan_code)
         stmt = stmt.where(License.plan_code == plan_code)
-    rows = session.execute(stmt.order_by(License.id).limit(limit)).tuples()
+    rows = session.execute(stmt.order_by(License.id).limit(limit))
     return [_license_row(lic, site, now) for lic, site in rows]
 
 
 def license_row(session: Session, partner_id: int, license_id: int, now: datetime) -> LicenseRow:
-    row = session.execute(_license_stmt(partner_id).where(License.id == license_id)).tuples().first()
+    row = session.execute(_license_stmt(partner_id).where(License.id == license_id)).first()
     if row is None:
         raise NotFound(f"license {license_id} not found")
     return _license_row(row[0], row[1], now)
@@ -228,7 +228,7 @@ def pool_counts(session: Session, partner_id: int) -> dict[str, int]:
     stmt = (select(License.plan_code, func.count()).where(
         License.partner_id == partner_id, License.customer_id.is_(None),
         License.status == LicenseStatus.ACTIVE).group_by(License.plan_code))
-    return {code: int(n) for code, n in session.execute(stmt).tuples()}
+    return {code: int(n) for code, n in session.execute(stmt)}
 
 
 def upgrade_availability(session: Session, partner_id: int, customer_id: int | None,
@@ -244,7 +244,7 @@ def upgrade_availability(session: Session, partner_id: int, customer_id: int | N
             License.plan_code.in_(codes), License.status == LicenseStatus.ACTIVE,
             or_(License.expires_at.is_(None), License.expires_at > now), ~in_use_clause())
             .group_by(License.plan_code))
-        own = {code: int(n) for code, n in session.execute(stmt).tuples()}
+        own = {code: int(n) for code, n in session.execute(stmt)}
     return {c: own.get(c, 0) + pool.get(c, 0) for c in codes}
 
 
@@ -301,7 +301,7 @@ def provisioning(session: Session, partner_id: int, customer_id: int) -> list[di
     get_customer(session, partner_id, customer_id)
     rows = session.execute(select(Website.id, Website.step, Website.step_reason, Website.dns_mode)
                            .where(Website.partner_id == partner_id,
-                                  Website.customer_id == customer_id)).tuples()
+                                  Website.customer_id == customer_id))
     return [{"website_id": i, "step": s, "reason": r, "final": s in FINAL_STEPS,
              "waiting_for_name_servers": waiting_for_name_servers(s, m)} for i, s, r, m in rows]
 

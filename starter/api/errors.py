@@ -57,6 +57,8 @@ def status_of(exc: Exception) -> tuple[int, str] | None:
         return 422, "unknown_plan"
     if isinstance(exc, domain_error_types()):
         return 422, str(getattr(exc, "code", "invalid_domain"))
+    if type(exc).__name__ == "EdgeUpdateNotStarted":  # starter.license_actions: saved, edges not yet
+        return 503, "edge_update_not_started"
     return None
 
 
@@ -75,6 +77,12 @@ def install(app: FastAPI) -> None:
 
     for exc_type in (ApiError, svc.LicenseError, BadCursor, UnknownPlan, *domain_error_types()):
         app.add_exception_handler(exc_type, on_ours)
+    try:
+        from starter.license_actions import EdgeUpdateNotStarted
+    except ImportError:  # pragma: no cover - the module comes with the license actions
+        pass
+    else:
+        app.add_exception_handler(EdgeUpdateNotStarted, on_ours)
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)

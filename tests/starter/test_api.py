@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from schema.models import ApiKey, Customer, utcnow
+from schema.models import ApiKey, Customer, Website, utcnow
 from tests.fixtures.portal import PortalServer
 from tests.starter.tenants import Tenant, make_tenant
 
@@ -123,6 +123,7 @@ def test_backup_settings_need_a_backup_license(api: httpx.Client, a: Tenant) -> 
 def test_csv_report_of_one_customer(api: httpx.Client, a: Tenant, sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as s:
         s.get(Customer, a.customer_id).email = "=HYPERLINK(1)@evil.test"  # type: ignore[union-attr]
+        s.get(Website, a.website_id).step = "\t-1+2"  # type: ignore[union-attr]
     r = api.get(f"/customers/{a.customer_id}/report.csv")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
@@ -133,7 +134,7 @@ def test_csv_report_of_one_customer(api: httpx.Client, a: Tenant, sessions: sess
     assert len(rows) == 4 and {row["Customer Email"] for row in rows} == {"'=HYPERLINK(1)@evil.test"}
     [on_site] = [row for row in rows if row["Site Name"]]
     assert on_site["Site Name"].startswith("café.") and on_site["Domain (ASCII)"].startswith("xn--caf-dma.")
-    assert on_site["Site Provisioning"] == "Pending" and on_site["Expiration Date"] == ""
+    assert on_site["Site Provisioning"] == "'\t-1+2" and on_site["Expiration Date"] == ""
     pro = next(row for row in rows if row["Type"] == "Pro")
     assert pro["Order Date"].endswith("Z") and pro["Expiration Date"][:4].isdigit()
     assert pro["Auto Renewal"] == "Off" and pro["Status"] == "Active"
