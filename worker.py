@@ -33,6 +33,9 @@ def build_activities(settings: Settings) -> tuple[list[Any], list[Any]]:
     dns_workflows, dns_activities = build_dns_activities(settings)
     workflows += dns_workflows
     activities += dns_activities
+    site_workflows, site_activities = build_website_activities(settings)
+    workflows += site_workflows
+    activities += site_activities
     return workflows, activities
 
 
@@ -58,6 +61,56 @@ def build_dns_activities(settings: Settings) -> tuple[list[Any], list[Any]]:
     delegation = DelegationActivities(parent, settings.nameservers)
     return ([DnsImportWorkflow, DelegationWaitWorkflow],
             [hosted.import_zone, hosted.delete_zone, reader.read_zone, delegation.check])
+
+
+def dns_check_servers(settings: Settings) -> list[tuple[str, int]]:
+    servers = settings.acme_dns_check_servers or [f"127.0.0.1:{settings.hosted_dns_port}"]
+    return [(host, int(port)) for host, _, port in (s.rpartition(":") for s in servers)]
+
+
+def build_website_activities(settings: Settings,
+                             sessions: Any = None) -> tuple[list[Any], list[Any]]:
+    """Add Website: the certificate store, the ACME CA, the Caddy edges, and their workflows.
+    ``sessions``: a session factory to share (default: a new engine on the settings' database)."""
+    from pathlib import Path
+
+    import httpx
+
+    from activities.acme import AcmeActivities
+    from activities.acme_account import AcmeAccount
+    from activities.acme_dns import ChallengeDns
+    from activities.db import CertificateStore, WebsiteDbActivities
+    from activities.edge import EdgeActivities, EdgeNode
+    from activities.hosted_dns import PowerDnsClient
+    from schema.secrets import SecretBox
+    from workflows.add_website import AddWebsiteWorkflow
+    from workflows.issue_certificate import IssueCertificateWorkflow
+    from workflows.renew_certificate import RenewCertificateWorkflow
+
+    box = SecretBox(settings.secret_key, settings.secret_key_id)
+    if sessions is None:
+        sessions = make_session_factory(make_engine(settings.resolved_database_url,
+                                                    pool_pre_ping=True))
+    store = CertificateStore(sessions, box)
+    db = WebsiteDbActivities(sessions, store)
+    nodes = [EdgeNode(f"edge-{n}", f"http://127.0.0.1:{admin}", https)
+             for n, (admin, https) in enumerate(
+                 zip(settings.edge_admin_ports, settings.edge_https_ports, strict=True), start=1)]
+    edge = EdgeActivities(httpx.AsyncClient(), nodes, store, settings.origin_port)
+    api_url = f"http://127.0.0.1:{settings.hosted_dns_api_port}/api/v1/servers/localhost"
+    dns = ChallengeDns(PowerDnsClient(httpx.Client(), api_url, settings.pdns_api_key),
+                       settings.validation_zone, dns_check_servers(settings))
+    acme = AcmeActivities(settings.acme_directory_url, settings.resolved_acme_ca_bundle or True,
+                          settings.acme_root_url,
+                          AcmeAccount(Path(settings.run_dir) / "acme", settings.acme_directory_url, box),
+                          dns, box, settings.acme_email)
+    return ([AddWebsiteWorkflow, IssueCertificateWorkflow, RenewCertificateWorkflow],
+            [db.get_website, db.record_origin, db.store_certificate,
+             edge.list_edges, edge.apply_sites, edge.remove_site, edge.install_certificate,
+             edge.verify_certificate,
+             acme.new_order, acme.publish_challenges, acme.wait_challenges_published,
+             acme.answer_challenges, acme.wait_order_ready, acme.finalize,
+             acme.withdraw_challenges])
 
 
 async def run(settings: Settings) -> None:

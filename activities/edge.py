@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
 import json
 import ssl
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from schema.plans import UnknownPlan, plan
 SERVER = "edge"  # the HTTP server's name in each edge's Caddy config
 ADMIN_TIMEOUT = 15.0
 CONFLICT_ATTEMPTS = 8
+VERIFY_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8, 0)  # a few quick handshakes before giving up
 FALLBACK_ID = "edge-fallback"  # the edge's last route (starter.stack.caddy): sites go before it
 
 
@@ -53,6 +55,12 @@ class EdgeNode:
     admin_url: str
     https_port: int
     host: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class EdgeInventory:
+    names: list[str]
+    addresses: list[str]
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,17 @@ class VerifyCertificateInput:
 class VerifyCertificateOutput:
     edge: str
     served_sha256: str
+
+
+def dial_address(origin: str, default_port: int) -> str:
+    """``host:port`` for Caddy: ``192.0.2.1`` -> ``192.0.2.1:80``, ``::1`` -> ``[::1]:80``;
+    an origin that names its port keeps it."""
+    try:
+        ip = ipaddress.ip_address(origin.strip("[]"))
+    except ValueError:
+        host, sep, port = origin.rpartition(":")
+        return origin if sep and port.isdigit() and host else f"{origin}:{default_port}"
+    return f"[{ip}]:{default_port}" if ip.version == 6 else f"{ip}:{default_port}"
 
 
 def fnv1a32(data: bytes) -> str:
@@ -175,8 +194,8 @@ class EdgeActivities:
             raise invalid_input(str(exc)) from None
         if not site.origins:
             raise invalid_input(f"{site.domain} has no origin; give the address of its web server")
-        origins = [o if ":" in o.rsplit("]", 1)[-1] else f"{o}:{self._origin_port}"
-                   for o in site.origins]
+        origins = sorted((dial_address(o, self._origin_port) for o in site.origins),
+                         key=lambda o: o.startswith("["))  # IPv4 first: the "first" policy
         return site_route(site.domain, site.plan_code, origins, site.include_www, edge.name)
 
     async def _apply_on(self, edge: EdgeNode, sites: list[EdgeSite]) -> tuple[int, int]:
@@ -203,9 +222,11 @@ class EdgeActivities:
         raise transient(f"edge {edge.name}: the route list kept changing; will retry")
 
     @activity.defn(name="edge.list_edges")
-    async def list_edges(self) -> list[str]:
-        """The edge names, in order (workflows install on each of them in parallel)."""
-        return list(self._edges)
+    async def list_edges(self) -> EdgeInventory:
+        """The edge names, in order (workflows install on each of them in parallel), and the
+        addresses visitors reach them on (what a customer's A records must point at)."""
+        nodes = list(self._edges.values())
+        return EdgeInventory([e.name for e in nodes], sorted({e.host for e in nodes}))
 
     @activity.defn(name="edge.apply_sites")
     async def apply_sites(self, inp: ApplySitesInput) -> ApplySitesOutput:
@@ -270,7 +291,12 @@ class EdgeActivities:
     async def verify_certificate(self, inp: VerifyCertificateInput) -> VerifyCertificateOutput:
         """Handshake as a visitor would (SNI = the domain) and compare the served leaf."""
         edge = self._edge(inp.edge)
-        served = await served_leaf_sha256(edge.host, edge.https_port, inp.domain)
+        served = ""
+        for pause in VERIFY_PAUSES:  # Caddy swaps its certificate cache just after the write
+            served = await served_leaf_sha256(edge.host, edge.https_port, inp.domain)
+            if served == inp.sha256:
+                break
+            await asyncio.sleep(pause)
         if served != inp.sha256:
             raise transient(f"edge {edge.name} serves {served or 'no certificate'} for "
                             f"{inp.domain}, not the installed {inp.sha256}")

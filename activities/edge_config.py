@@ -77,7 +77,11 @@ def site_route(domain: str, plan_code: str, origins: list[str], include_www: boo
         "handle": [
             {"handler": "headers", "response": {"set": {
                 "X-Edgeward-Edge": [edge_name], "X-Edgeward-Plan": [plan_code]}}},
-            {"handler": "reverse_proxy", "upstreams": [{"dial": o} for o in origins]},
+            {"handler": "reverse_proxy", "upstreams": [{"dial": o} for o in origins],
+             # The first origin that answers (IPv4 first); a dead one is skipped for 30 s.
+             "load_balancing": {"selection_policy": {"policy": "first"},
+                                "try_duration": "5s", "try_interval": "250ms"},
+             "health_checks": {"passive": {"fail_duration": "30s"}}},
         ],
     }
     return {

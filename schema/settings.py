@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     origin_port: int = 18090
     pebble_profile: str = "fast"
     acme_email: str = ""
+    # Every authoritative server ("ip:port") that must answer a DNS-01 value before the CA is
+    # asked to look; empty: the hosted DNS (127.0.0.1:hosted_dns_port) alone.
+    acme_dns_check_servers: list[str] = Field(default_factory=list)
 
     portal_host: str = "127.0.0.1"
     portal_port: int = 18000

@@ -6,5 +6,6 @@ pytest_plugins = [
     "tests.fixtures.dns",
     "tests.fixtures.edges",
     "tests.fixtures.pebble",
+    "tests.fixtures.sites",
     "tests.fixtures.portal",
 ]
