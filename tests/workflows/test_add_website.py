@@ -7,16 +7,20 @@ from pathlib import Path
 
 import httpx
 import pytest
+from google.protobuf.message import Message
 from sqlalchemy.orm import Session, sessionmaker
+from temporalio.api.common.v1 import Payload
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.db import CertificateStore
 from activities.edge import served_leaf_sha256
 from schema import licenses
 from schema.models import utcnow
 from schema.settings import Settings
 from starter.stack.pebble import PebbleServer
 from starter.websites import cancel_website, check_name_servers_now, submit_website
+from tests.certs import secret_box
 from tests.fixtures.dns import DnsStack
 from tests.fixtures.edges import EdgeStack
 from tests.fixtures.sites import website_worker
@@ -74,6 +78,21 @@ async def test_initiate_dns_and_auto_ssl(temporal_env: WorkflowEnvironment, site
         assert await served_leaf_sha256("127.0.0.1", edge.https_port, domain) == cert.sha256
         page = https_through_edge(domain, edge.https_port, pebble, tmp_path)
         assert f"Welcome to {domain}" in page
+    # Temporal's history, read raw (without the codec): no key, no personal data in clear.
+    raw = temporal_env.client
+    ids = [sub.workflow_id] + [f"{sub.workflow_id}-{c}" for c in (
+        "dns-import", "delegation-wait", "certificate-1", "renewal")]
+    with site_sessions() as s:
+        assert s is not None
+    key_pem = CertificateStore(site_sessions, secret_box()).load(out.certificate_id).key_pem
+    key_body = key_pem.splitlines()[1].encode()
+    for wf_id in ids:
+        history = await raw.get_workflow_handle(wf_id).fetch_history()
+        blob = b"".join(e.SerializeToString() for e in history.events)
+        for secret in (b"PRIVATE KEY", key_body, cust.email.encode(), b"tester@partner.example"):
+            assert secret not in blob, (wf_id, secret)
+        payloads = [p for e in history.events for p in _payloads(e)]
+        assert payloads and all(p.metadata["encoding"] == b"binary/encrypted" for p in payloads)
     listed = [w async for w in client.list_workflows(
         f'EdgewardDomain = "{domain}" AND EdgewardStep = "{COMPLETED}"')]
     assert [w.id for w in listed] in ([sub.workflow_id], [])  # visibility may lag a moment
@@ -201,3 +220,32 @@ def test_unknown_inputs_are_refused_before_anything_is_stored() -> None:
 
     with pytest.raises(InvalidDomain):
         normalize_domain(f"https://{uuid.uuid4().hex}.test/")
+
+
+def _payloads(event: object) -> list[Payload]:
+    """Every Payload inside a history event, except the search attributes (indexed in clear by
+    design: partner id, customer id, domain, step)."""
+    found: list[Payload] = []
+
+    def walk(msg: Message) -> None:
+        if isinstance(msg, Payload):
+            found.append(msg)
+            return
+        for field, value in msg.ListFields():
+            if field.name == "search_attributes":
+                continue
+            if isinstance(value, Message):
+                walk(value)
+            elif hasattr(value, "keys") and hasattr(value, "values"):
+                found_items = list(value.values())
+                for item in found_items:
+                    if isinstance(item, Message):
+                        walk(item)
+            elif not isinstance(value, str | bytes | int | float | bool):
+                for item in value:
+                    if isinstance(item, Message):
+                        walk(item)
+
+    assert isinstance(event, Message)
+    walk(event)
+    return found
