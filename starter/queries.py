@@ -167,7 +167,7 @@ def customer(session: Session, partner_id: int, customer_id: int) -> CustomerRow
     return _customer_row(get_customer(session, partner_id, customer_id))
 
 
-def _license_stmt(partner_id: int) -> Select[Any]:
+def _license_stmt(partner_id: int) -> Select[License, Website]:
     return (select(License, Website)
             .outerjoin(Website, and_(Website.id == License.website_id,
                                      Website.partner_id == License.partner_id))

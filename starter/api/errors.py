@@ -6,6 +6,7 @@ their kind; nothing else of ours is turned into a 4xx, so a bug still shows as a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -38,9 +39,11 @@ STATUS_OF_CODE = {
 
 
 def domain_error_types() -> tuple[type[Exception], ...]:
+    """The errors of the domain validator and of Add Website's starter (they carry ``code``)."""
     from schema.domains import InvalidDomain
+    from starter.websites import WebsiteError
 
-    return (InvalidDomain,)
+    return (InvalidDomain, WebsiteError)
 
 
 def problem(status: int, detail: str, code: str, **extra: Any) -> JSONResponse:
@@ -56,15 +59,16 @@ def status_of(exc: Exception) -> tuple[int, str] | None:
     if isinstance(exc, UnknownPlan):
         return 422, "unknown_plan"
     if isinstance(exc, domain_error_types()):
-        return 422, str(getattr(exc, "code", "invalid_domain"))
-    if type(exc).__name__ == "EdgeUpdateNotStarted":  # starter.license_actions: saved, edges not yet
+        code = str(getattr(exc, "code", "invalid_domain"))
+        return (409 if code == "domain_taken" else 422), code
+    if type(exc).__name__ == "EdgeUpdateNotStarted":  # saved; the edge update starts later
         return 503, "edge_update_not_started"
     return None
 
 
 def install(app: FastAPI) -> None:
     def answer(request: Request, status: int, detail: str, code: str,
-               headers: dict[str, str] | None = None) -> Response:
+               headers: Mapping[str, str] | None = None) -> Response:
         html = getattr(request.app.state, "html_error", None)
         if html is not None and not request.url.path.startswith("/api/"):
             return html(request, status, detail)  # a portal page: an HTML error page
@@ -77,12 +81,9 @@ def install(app: FastAPI) -> None:
 
     for exc_type in (ApiError, svc.LicenseError, BadCursor, UnknownPlan, *domain_error_types()):
         app.add_exception_handler(exc_type, on_ours)
-    try:
-        from starter.license_actions import EdgeUpdateNotStarted
-    except ImportError:  # pragma: no cover - the module comes with the license actions
-        pass
-    else:
-        app.add_exception_handler(EdgeUpdateNotStarted, on_ours)
+    from starter.license_actions import EdgeUpdateNotStarted
+
+    app.add_exception_handler(EdgeUpdateNotStarted, on_ours)
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)

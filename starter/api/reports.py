@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from fastapi.responses import StreamingResponse
@@ -13,7 +13,8 @@ from starter.api.schemas import MAX_ID
 from starter.services import Services
 
 router = APIRouter(tags=["reports"])
-CSV_DOC = {200: {"content": {"text/csv": {}}, "description": "the report, UTF-8 with a BOM"}}
+CSV_DOC: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "the report, UTF-8 with a BOM"}}
 
 
 def csv_response(services: Services, partner_id: int, customer_id: int | None,

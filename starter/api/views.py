@@ -35,7 +35,7 @@ def records_to_create(settings: Settings, w: queries.WebsiteRow) -> list[DnsReco
 def backup_settings(w: queries.WebsiteRow) -> BackupSettings | None:
     if w.backup_license_id is None:
         return None
-    return BackupSettings(**w.backup_settings) if w.backup_settings else BackupSettings()
+    return BackupSettings.model_validate(w.backup_settings or {})
 
 
 def website_out(session: Session, settings: Settings, partner_id: int,

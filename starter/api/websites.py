@@ -8,11 +8,14 @@ the backup settings are our own data and are written here.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Path
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
+from temporalio.service import RPCError, RPCStatusCode
 
 from schema import licenses as svc
 from schema.models import utcnow
@@ -40,6 +43,21 @@ def _show(session: Session, services: Services, partner_id: int, website_id: int
                        queries.website(session, partner_id, website_id))
 
 
+@asynccontextmanager
+async def workflow_running(domain: str, what: str) -> AsyncIterator[None]:
+    """Temporal's answers about the provisioning run, as 4xx/503 with what to do."""
+    try:
+        yield
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise ApiError(409, f"the provisioning of {domain} is not running (it finished, was "
+                           f"cancelled or never started), so it cannot be {what}", "not_running") from None
+        if exc.status == RPCStatusCode.UNAVAILABLE:
+            raise ApiError(503, "the workflow service cannot be reached; try again in a minute",
+                           "temporal_unavailable") from None
+        raise
+
+
 def _owned(session: Session, partner_id: int, customer_id: int, license_id: int) -> None:
     """404 unless both the customer and the license are the caller's."""
     svc.get_customer(session, partner_id, customer_id)
@@ -57,10 +75,10 @@ async def add_website(body: WebsiteIn, caller: ApiCaller, services: ServicesDep,
     from starter import websites
 
     site = await websites.submit_website(
-        services, caller.partner_id, customer_id=body.customer_id, domain=body.domain,
+        services, caller.partner_id, customer=body.customer_id, domain=body.domain,
         license_id=body.license_id, dns_mode=body.dns_mode, actor=caller.actor, origin=body.origin)
-    out = await run_in_threadpool(_show, session, services, caller.partner_id, site.id)
-    return WebsiteAccepted(website=out, workflow_id=out.workflow_id or f"website-{site.id}")
+    out = await run_in_threadpool(_show, session, services, caller.partner_id, site.website_id)
+    return WebsiteAccepted(website=out, workflow_id=site.workflow_id)
 
 
 @router.get("/{website_id}", response_model=WebsiteOut,
@@ -74,10 +92,11 @@ def show_website(website_id: WebsiteId, caller: ApiCaller, services: ServicesDep
              summary="Ask the provisioning workflow to check the delegation now")
 async def check_name_servers(website_id: WebsiteId, caller: ApiCaller, services: ServicesDep,
                              session: Db) -> WebsiteOut:
-    await run_in_threadpool(queries.website, session, caller.partner_id, website_id)
+    w = await run_in_threadpool(queries.website, session, caller.partner_id, website_id)
     from starter import websites
 
-    await websites.check_name_servers_now(services, caller.partner_id, website_id, actor=caller.actor)
+    async with workflow_running(w.domain, "checked now"):
+        await websites.check_name_servers_now(services, caller.partner_id, website_id)
     return await run_in_threadpool(_show, session, services, caller.partner_id, website_id)
 
 
@@ -85,10 +104,11 @@ async def check_name_servers(website_id: WebsiteId, caller: ApiCaller, services:
              summary="Cancel the website's provisioning")
 async def cancel(website_id: WebsiteId, caller: ApiCaller, services: ServicesDep,
                  session: Db) -> WebsiteOut:
-    await run_in_threadpool(queries.website, session, caller.partner_id, website_id)
+    w = await run_in_threadpool(queries.website, session, caller.partner_id, website_id)
     from starter import websites
 
-    await websites.cancel_website(services, caller.partner_id, website_id, actor=caller.actor)
+    async with workflow_running(w.domain, "cancelled"):
+        await websites.cancel_website(services, caller.partner_id, website_id)
     return await run_in_threadpool(_show, session, services, caller.partner_id, website_id)
 
 
@@ -112,7 +132,7 @@ def get_backup_settings(website_id: WebsiteId, caller: ApiCaller, session: Db) -
     if w.backup_license_id is None:
         raise ApiError(409, f"{w.domain} has no backup license; attach one with "
                        "POST /api/v1/websites/{id}/backup-license first", "no_backup_license")
-    return BackupSettings(**w.backup_settings) if w.backup_settings else BackupSettings()
+    return BackupSettings.model_validate(w.backup_settings or {})
 
 
 def save_backup_settings(session: Session, partner_id: int, website_id: int,

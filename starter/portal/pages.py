@@ -22,7 +22,7 @@ from starter.api.deps import Db, Now, ServicesDep
 from starter.api.errors import status_of
 from starter.api.reports import csv_response
 from starter.api.schemas import MAX_ID, BackupSettings
-from starter.api.websites import save_backup_settings
+from starter.api.websites import save_backup_settings, workflow_running
 from starter.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -53,7 +53,8 @@ def home() -> RedirectResponse:
 @router.get("/login")
 def login_page(request: Request, next: Annotated[str, Query(max_length=500)] = "/customers") -> Response:
     token = new_login_csrf()
-    resp = render(request, "login.html", None, login_csrf=token, next=_safe_next(next), error=None)
+    resp: Response = render(request, "login.html", None, login_csrf=token, next=_safe_next(next),
+                            error=None)
     resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, secure=True, samesite="strict",
                     max_age=3600, path="/login")
     return resp
@@ -70,11 +71,11 @@ def login(request: Request, services: ServicesDep, session: Db,
     user = check_login(session, email, password)
     if user is None:
         token = new_login_csrf()
-        resp = render(request, "login.html", None, status_code=401, login_csrf=token, next=_safe_next(next),
-                      error="Wrong e-mail or password.", email=email)
-        resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, secure=True, samesite="strict",
+        page: Response = render(request, "login.html", None, status_code=401, login_csrf=token,
+                                next=_safe_next(next), error="Wrong e-mail or password.", email=email)
+        page.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, secure=True, samesite="strict",
                         max_age=3600, path="/login")
-        return resp
+        return page
     s = signer(services)
     cookie, _ = s.issue(user)
     resp = see_other(_safe_next(next))
@@ -193,9 +194,12 @@ async def check_now(request: Request, website_id: WebsiteId, user: FormUser, ser
     w = await run_in_threadpool(queries.website, session, user.partner_id, website_id)
     from starter import websites
 
-    return await _act(request, user, lambda: websites.check_name_servers_now(
-        services, user.partner_id, website_id, actor=user.email),
-        _safe_next(back or f"/customers/{w.customer_id}"), "check_requested")
+    async def check() -> None:
+        async with workflow_running(w.domain, "checked now"):
+            await websites.check_name_servers_now(services, user.partner_id, website_id)
+
+    return await _act(request, user, check, _safe_next(back or f"/customers/{w.customer_id}"),
+                      "check_requested")
 
 
 @router.post("/websites/{website_id}/backup-settings")

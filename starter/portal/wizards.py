@@ -64,6 +64,7 @@ def _user_error(exc: Exception) -> tuple[int, str]:
 def _add_website_page(request: Request, user: PortalSession, c: queries.CustomerRow,
                       lic: queries.LicenseRow, stage: str, status_code: int = 200,
                       **values: Any) -> Response:
+    """The wizard's form or confirmation; ``values``: domain, dns_mode, normalized, error."""
     return render(request, "add_website.html", user, status_code=status_code, customer=c,
                   license=lic, stage=stage, dns_modes=DNS_MODES, dns_label=DNS_LABEL,
                   domain=values.get("domain", ""), dns_mode=values.get("dns_mode", "none"),
@@ -88,7 +89,7 @@ async def add_website_step(request: Request, customer_id: CustomerId, license_id
                            dns_mode: Annotated[str, Form(max_length=20)] = "none") -> Response:
     c, lic = await run_in_threadpool(_row_of_customer, session, user.partner_id, customer_id,
                                      license_id)
-    values = {"domain": domain, "dns_mode": dns_mode}
+    values: dict[str, Any] = {"domain": domain, "dns_mode": dns_mode}
     if step == "back":
         return _add_website_page(request, user, c, lic, "form", **values)
     if dns_mode not in DNS_LABEL:
@@ -103,7 +104,7 @@ async def add_website_step(request: Request, customer_id: CustomerId, license_id
     from starter import websites
 
     try:
-        await websites.submit_website(services, user.partner_id, customer_id=customer_id,
+        await websites.submit_website(services, user.partner_id, customer=customer_id,
                                       domain=domain, license_id=license_id, dns_mode=dns_mode,
                                       actor=user.email)
     except Exception as exc:
