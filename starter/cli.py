@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "starter.commands.plans",
     "starter.commands.db",
     "starter.commands.stack",
+    "starter.commands.licenses",
     "starter.commands.dns",
     "starter.commands.workflow",
 )
