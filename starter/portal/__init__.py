@@ -26,6 +26,10 @@ def install(app: FastAPI) -> None:
         return error_page(request, 403, "This form expired or did not come from this portal. "
                           "Reload the page and try again.")
 
+    async def saved_but(request: Request, exc: Exception) -> Response:
+        return error_page(request, 503, str(exc))
+
+    app.add_exception_handler(wizards.SavedButPending, saved_but)
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(CsrfRejected, csrf_rejected)
     app.state.html_error = error_page

@@ -52,10 +52,17 @@ def _row_of_customer(session: Session, partner_id: int, customer_id: int,
     return c, row
 
 
+class SavedButPending(Exception):
+    """The change is stored but its follow-up could not start: not a form to fill again."""
+
+
 def _user_error(exc: Exception) -> tuple[int, str]:
+    """Status and message of a user error (shown on the form); anything else propagates."""
     found = status_of(exc)
     if found is None:
         raise exc
+    if found[1] == "edge_update_not_started":
+        raise SavedButPending(str(exc)) from exc
     return found[0], str(exc)
 
 

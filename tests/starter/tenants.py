@@ -17,7 +17,7 @@ from schema.plans import PLANS
 from schema.secrets import hash_password, new_api_key
 from starter.auth import SESSION_COOKIE
 
-POOL = {"basic": 2, "starter": 1, "pro": 3, "premium": 1, "backup_small": 2, "backup_medium": 1}
+POOL = {"basic": 4, "starter": 1, "pro": 3, "premium": 1, "backup_small": 2, "backup_medium": 1}
 
 
 @dataclass

@@ -180,3 +180,21 @@ def test_openapi_document_describes_the_api(portal: PortalServer) -> None:
     assert {"/api/v1/customers", "/api/v1/websites", "/api/v1/report.csv",
             "/api/v1/licenses/{license_id}/upgrade"} <= set(doc["paths"])
     assert not any(p.startswith("/customers") for p in doc["paths"])  # the portal is not in it
+
+
+def test_codec_endpoint_encodes_and_decodes_payloads_for_the_temporal_ui(portal: PortalServer) -> None:
+    import base64
+
+    plain = {"metadata": {"encoding": base64.b64encode(b"json/plain").decode()},
+             "data": base64.b64encode(b'{"domain": "caf\\u00e9.test"}').decode()}
+    base = f"{portal.base_url}/api/v1/codec"
+    sealed = httpx.post(f"{base}/encode", json={"payloads": [plain]}, timeout=30).json()["payloads"][0]
+    assert base64.b64decode(sealed["metadata"]["encoding"]) == b"binary/encrypted"
+    assert b"caf" not in base64.b64decode(sealed["data"])
+    opened = httpx.post(f"{base}/decode", json={"payloads": [sealed]}, timeout=30).json()["payloads"][0]
+    assert opened == plain
+    cors = httpx.options(f"{base}/decode", headers={"Origin": "http://127.0.0.1:18233",
+                                                    "Access-Control-Request-Method": "POST"}, timeout=30)
+    assert cors.headers["access-control-allow-origin"] == "http://127.0.0.1:18233"
+    r = httpx.post(f"{base}/decode", json={"nope": 1}, timeout=30)
+    assert r.status_code == 400 and "payloads" in r.json()["detail"]

@@ -5,23 +5,31 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from schema import licenses as svc
 from schema.models import License, Website, utcnow
+from schema.settings import ROOT, Settings
+from starter.stack.process import ManagedProcess, free_port, port_open, wait_until
 from tests.fixtures.database import empty_tables, engine_for
+from tests.fixtures.dns import DnsStack
 from tests.fixtures.portal import PortalServer
+from tests.fixtures.sites import settings_env
+from tests.site_helpers import customer_domain
 from tests.starter.tenants import Tenant, make_tenant
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--no-first-run"]
 WAIT_MS = 15_000
+PROVISION_MS = 120_000  # a bound, not a timing assertion: real DNS import, ACME and edges
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +45,35 @@ def site(sqlite_url: str, portal_servers: Callable[[str], PortalServer]) -> Iter
     """The portal on SQLite only (the API tests cover both databases)."""
     yield portal_servers(sqlite_url)
     empty_tables(engine_for(sqlite_url))
+
+
+@dataclass
+class Journey:
+    base_url: str
+    sessions: sessionmaker[Session]
+    dns_stack: DnsStack
+
+
+@pytest.fixture
+def journey(site_settings: Settings, site_sessions: sessionmaker[Session], dns_stack: DnsStack,
+            tmp_path: Path) -> Iterator[Journey]:
+    """The product's own worker (``worker.py``) and portal (``starter.serve``) as processes, on
+    the session's real Temporal, PostgreSQL, PowerDNS trio, Pebble and Caddy edges."""
+    port = free_port()
+    env = {**settings_env(site_settings), "EDGEWARD_PORTAL_HOST": "127.0.0.1",
+           "EDGEWARD_PORTAL_PORT": str(port)}
+    worker = ManagedProcess("worker", tmp_path / "worker")
+    portal = ManagedProcess("portal", tmp_path / "portal")
+    try:
+        proc = worker.spawn([sys.executable, str(ROOT / "worker.py")], env=env, cwd=ROOT)
+        wait_until(lambda: "worker polling" in worker.log_file.read_text(errors="replace"), 60,
+                   "the worker", worker.log_file, proc)
+        proc = portal.spawn([sys.executable, "-m", "starter.serve"], env=env, cwd=ROOT)
+        wait_until(lambda: port_open(port), 60, "the portal", portal.log_file, proc)
+        yield Journey(f"http://127.0.0.1:{port}", site_sessions, dns_stack)
+    finally:
+        portal.stop()
+        worker.stop()
 
 
 @pytest.fixture
@@ -61,16 +98,16 @@ def row(page: Page, license_id: int):  # type: ignore[no-untyped-def]
     return page.locator(f'tr[data-license="{license_id}"]')
 
 
-def test_partner_journey(browser: Browser, site: PortalServer, shots: Callable[[Page, str], None],
+def test_partner_journey(browser: Browser, journey: Journey, shots: Callable[[Page, str], None],
                          output_dir: Path) -> None:
-    sessions = sessionmaker(engine_for(site.db_url), expire_on_commit=False)
+    sessions = journey.sessions
     t = make_tenant(sessions, "Journey")
     with sessions.begin() as s:
         extra = [svc.distribute(s, t.partner_id, t.customer_id, code, utcnow(), "test").id
                  for code in ("basic", "starter")]
     page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     page.set_default_timeout(WAIT_MS)
-    base = site.base_url
+    base = journey.base_url
 
     log_in(page, base, t)
     shots(page, "01-customers")
@@ -89,10 +126,11 @@ def test_partner_journey(browser: Browser, site: PortalServer, shots: Callable[[
     assert any(r["Site Name"].startswith("café.") and r["Domain (ASCII)"].startswith("xn--caf-dma.")
                for r in rows)
 
-    # Add Website, once per DNS service, each through the confirmation screen.
+    # Add Website, once per DNS service, each through the confirmation screen; the real
+    # workflows run, and the Site Provisioning column follows them without a reload.
     modes = [("No DNS", t.basic_id), ("Initiate DNS", extra[0]), ("Initiate DNS and Auto SSL", extra[1])]
-    for n, (mode, lic_id) in enumerate(modes):
-        domain = f"shop{n}-{t.partner_id}.example.test"
+    domains = [customer_domain(journey.dns_stack) for _ in modes]
+    for n, ((mode, lic_id), domain) in enumerate(zip(modes, domains, strict=True)):
         row(page, lic_id).get_by_role("link", name="Add Website").click()
         expect(page.get_by_label("Customer")).to_have_value(f"one@{t.email.split('@')[1][:-8]}.test")
         plan = "Starter" if n == 2 else "Basic"
@@ -112,18 +150,37 @@ def test_partner_journey(browser: Browser, site: PortalServer, shots: Callable[[
         page.get_by_role("button", name="Submit").click()
         expect(page.get_by_role("status")).to_contain_text("provisioning has started")
         expect(row(page, lic_id)).to_contain_text(domain)
-    shots(page, "04-websites-added")
     with sessions() as s:
-        added = s.query(Website).filter(Website.domain_ascii.like(f"shop%-{t.partner_id}.example.test")).all()
-        assert sorted(w.dns_mode for w in added) == ["import", "import_ssl", "none"]
-        assert all(w.workflow_id == f"website-{w.id}" for w in added)
+        added = {w.domain_ascii: w for w in s.query(Website).filter(Website.domain_ascii.in_(domains))}
+        assert [added[d].dns_mode for d in domains] == ["none", "import", "import_ssl"]
+        assert all(w.workflow_id == f"website-{w.id}" for w in added.values())
+    ssl_cell = row(page, extra[1]).locator(".prov")
+    for lic_id in (t.basic_id, extra[0]):
+        expect(row(page, lic_id).locator(".prov .step")).to_have_text("Completed", timeout=PROVISION_MS)
+    expect(ssl_cell.locator(".step")).to_have_text("Waiting for name servers", timeout=PROVISION_MS)
+    expect(ssl_cell.locator(".reason")).to_contain_text("ns1.edgeward.net")
+    shots(page, "04-waiting-for-name-servers")
+    journey.dns_stack.flip(f"{domains[2]}.")  # the customer switches name servers
+    ssl_cell.get_by_role("button", name="Check name servers now").click()
+    expect(page.get_by_role("status")).to_contain_text("checked now")
+    expect(row(page, extra[1]).locator(".prov .step")).to_have_text("Completed", timeout=PROVISION_MS)
+    expect(row(page, extra[1]).get_by_role("button", name="Check name servers now")).to_be_hidden()
+    shots(page, "05-websites-completed")
+    site_id = added[domains[2]].id
+    page.goto(f"{base}/websites/{site_id}")
+    certificate = page.get_by_role("region", name="Certificate")
+    expect(certificate).to_contain_text("Valid until")
+    expect(certificate).to_contain_text(f"www.{domains[2]}")
+    expect(page.get_by_role("region", name="DNS")).to_contain_text("ns1.edgeward.net")
+    shots(page, "06-site-page")
+    page.get_by_role("link", name="Journey Customer One").click()
 
     # Manage Backup License on the site that came with the tenant.
     row(page, t.site_license_id).get_by_role("link", name="Manage Backup License").click()
     page.get_by_label("License", exact=True).select_option(str(t.backup_id))
     page.get_by_role("button", name="Next").click()
     expect(page.locator("dl.review")).to_contain_text(f"Backup Small (#{t.backup_id})")
-    shots(page, "05-backup-confirm")
+    shots(page, "07-backup-confirm")
     page.get_by_role("button", name="Submit").click()
     expect(page.get_by_role("status")).to_contain_text("backup license was added")
     expect(page.locator(f'tr[data-website="{t.website_id}"]')).to_contain_text("Backup Small")
@@ -144,7 +201,7 @@ def test_partner_journey(browser: Browser, site: PortalServer, shots: Callable[[
         new_id = website.security_license_id
         assert s.get(License, new_id).plan_code == "pro"  # type: ignore[union-attr]
     expect(row(page, new_id)).to_contain_text("Pro")
-    shots(page, "06-upgraded")
+    shots(page, "08-upgraded")
 
     # Renew the Pro license on the site, then switch its auto-renewal on.
     before = row(page, new_id).locator("td").nth(4).inner_text()
@@ -157,7 +214,7 @@ def test_partner_journey(browser: Browser, site: PortalServer, shots: Callable[[
     toggle.click()
     expect(page.get_by_role("status")).to_contain_text("Auto renewal is on")
     expect(row(page, new_id).get_by_role("switch")).to_have_attribute("aria-checked", "true")
-    shots(page, "07-renewed-auto-renew")
+    shots(page, "09-renewed-auto-renew")
     page.close()
 
 
@@ -192,7 +249,7 @@ def test_wizards_are_labelled_and_usable_from_the_keyboard(
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Review your settings")).to_be_visible()
     expect(page.get_by_role("button", name="Submit")).to_be_focused()
-    shots(page, "08-keyboard-confirm")
+    shots(page, "10-keyboard-confirm")
     page.keyboard.press("Shift+Tab")
     expect(page.get_by_role("button", name="Back")).to_be_focused()
     page.keyboard.press("Enter")
