@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from schema import licenses as svc
 from schema.plans import UnknownPlan
+from starter.license_actions import EdgeUpdateNotStarted
 from starter.queries import BadCursor
 
 
@@ -61,7 +62,7 @@ def status_of(exc: Exception) -> tuple[int, str] | None:
     if isinstance(exc, domain_error_types()):
         code = str(getattr(exc, "code", "invalid_domain"))
         return (409 if code == "domain_taken" else 422), code
-    if type(exc).__name__ == "EdgeUpdateNotStarted":  # saved; the edge update starts later
+    if isinstance(exc, EdgeUpdateNotStarted):  # saved; the edge update starts later
         return 503, "edge_update_not_started"
     return None
 
@@ -81,8 +82,6 @@ def install(app: FastAPI) -> None:
 
     for exc_type in (ApiError, svc.LicenseError, BadCursor, UnknownPlan, *domain_error_types()):
         app.add_exception_handler(exc_type, on_ours)
-    from starter.license_actions import EdgeUpdateNotStarted
-
     app.add_exception_handler(EdgeUpdateNotStarted, on_ours)
 
     async def on_http(request: Request, exc: Exception) -> Response:
