@@ -83,7 +83,9 @@ class AcmeNetwork(ClientNetwork):
     """``ClientNetwork`` with ES256, which keeps a problem's ``Retry-After`` (seconds) on it."""
 
     def __init__(self, key: jose.JWK, verify_ssl: str | bool = True) -> None:
-        super().__init__(key, alg=jose.ES256, verify_ssl=verify_ssl, user_agent="edgeward",
+        # requests takes a CA file path for `verify` too (the stub says bool only).
+        super().__init__(key, alg=jose.ES256, verify_ssl=verify_ssl,  # type: ignore[arg-type]
+                         user_agent="edgeward",
                          timeout=30)
 
     @classmethod

@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "starter.commands.licenses",
     "starter.commands.dns",
     "starter.commands.workflow",
+    "starter.commands.site",
 )
 
 

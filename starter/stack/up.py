@@ -104,9 +104,10 @@ def _read(path: Path) -> str:
 def components(settings: Settings) -> list[Component]:
     from starter.stack.dns_world import dns_components
     from starter.stack.portal import PortalComponent
+    from starter.stack.site_components import site_components
 
-    return [TemporalComponent(settings), *dns_components(settings), DatabaseComponent(settings),
-            WorkerComponent(settings), PortalComponent(settings)]
+    return [TemporalComponent(settings), *dns_components(settings), *site_components(settings),
+            DatabaseComponent(settings), WorkerComponent(settings), PortalComponent(settings)]
 
 
 def up(settings: Settings) -> list[str]:
