@@ -28,7 +28,8 @@ class TemporalDevServer:
     """``temporal server start-dev`` on loopback, its state in ``folder/temporal.db``."""
 
     def __init__(self, folder: Path, port: int, ui_port: int, http_port: int,
-                 metrics_port: int) -> None:
+                 metrics_port: int, codec_endpoint: str | None = None) -> None:
+        self.codec_endpoint = codec_endpoint  # the Web UI decodes payloads through it
         self.port, self.ui_port = port, ui_port
         self.http_port, self.metrics_port = http_port, metrics_port
         self.process = ManagedProcess("temporal", folder)
@@ -49,6 +50,8 @@ class TemporalDevServer:
                 "--http-port", str(self.http_port), "--metrics-port", str(self.metrics_port),
                 "--db-filename", str(self.process.folder / "temporal.db"),
                 "--ui-disable-news-fetch", "--log-level", "warn", *search_attribute_args()]
+        if self.codec_endpoint:
+            argv += ["--ui-codec-endpoint", self.codec_endpoint]
         proc = self.process.spawn(argv)
         wait_until(lambda: port_open(self.port) and port_open(self.ui_port), timeout,
                    "the Temporal dev server", self.process.log_file, proc)

@@ -33,7 +33,8 @@ class TemporalComponent:
     def __init__(self, settings: Settings) -> None:
         self.server = TemporalDevServer(
             settings.run_dir / "temporal", int(settings.temporal_address.rsplit(":", 1)[1]),
-            settings.temporal_ui_port, settings.temporal_http_port, settings.temporal_metrics_port)
+            settings.temporal_ui_port, settings.temporal_http_port, settings.temporal_metrics_port,
+            codec_endpoint=f"http://{settings.portal_host}:{settings.portal_port}/api/v1/codec")
 
     def start(self) -> None:
         self.server.start()
