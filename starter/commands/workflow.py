@@ -39,10 +39,22 @@ async def fetch(workflow_id: str, run_id: str | None) -> WorkflowHistory:
     return await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
 
 
+def history_to_json(history: WorkflowHistory) -> str:
+    """The saved form: the history as the Temporal UI downloads it, with its workflow id
+    (a workflow may derive child ids from its own, so replay needs the original)."""
+    return json.dumps({"workflow_id": history.workflow_id, **history.to_json_dict()}, indent=1)
+
+
+def history_from_file(path: Path) -> WorkflowHistory:
+    """Read a saved history; a bare UI download takes its workflow id from the file name."""
+    data = json.loads(path.read_text())
+    return WorkflowHistory.from_json(data.pop("workflow_id", path.stem), data)
+
+
 def load(source: str, run_id: str | None) -> WorkflowHistory:
     path = Path(source)
     if path.suffix == ".json" and path.exists():
-        return WorkflowHistory.from_json(path.stem, path.read_text())
+        return history_from_file(path)
     return asyncio.run(fetch(source, run_id))
 
 
@@ -58,7 +70,7 @@ async def replay(history: WorkflowHistory) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     history = asyncio.run(fetch(args.workflow_id, args.run_id))
-    args.file.write_text(json.dumps(history.to_json_dict(), indent=1))
+    args.file.write_text(history_to_json(history))
     print(f"wrote {len(history.events)} events to {args.file}")
     return 0
 
