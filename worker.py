@@ -33,10 +33,34 @@ def build_activities(settings: Settings) -> tuple[list[Any], list[Any]]:
     dns_workflows, dns_activities = build_dns_activities(settings)
     workflows += dns_workflows
     activities += dns_activities
+    license_workflows, license_activities = build_license_activities(make_session_factory(engine))
+    workflows += license_workflows
+    activities += license_activities
     site_workflows, site_activities = build_website_activities(settings)
     workflows += site_workflows
     activities += site_activities
     return workflows, activities
+
+
+def build_license_activities(sessions: Any) -> tuple[list[Any], list[Any]]:
+    """The license lifecycle: the expiry sweep and the edge re-apply after plan changes."""
+    from activities.licensing import LicenseActivities
+    from workflows.edge_reapply import EdgeReapplyWorkflow
+    from workflows.license_expiry import LicenseExpiryWorkflow
+
+    lic = LicenseActivities(sessions)
+    return [LicenseExpiryWorkflow, EdgeReapplyWorkflow], [lic.sweep_page, lic.edge_sites]
+
+
+async def ensure_schedules(client: Any, settings: Settings) -> None:
+    """Create or update the daily license expiry schedule; a failure is logged, not fatal."""
+    from starter.expiry_schedule import ensure_expiry_schedule
+
+    try:
+        result = await ensure_expiry_schedule(client, settings)
+        log.info("license expiry schedule %s: %s", result.schedule_id, result.change)
+    except Exception:
+        log.exception("could not create or update the license expiry schedule")
 
 
 def build_dns_activities(settings: Settings) -> tuple[list[Any], list[Any]]:
@@ -68,10 +92,11 @@ def dns_check_servers(settings: Settings) -> list[tuple[str, int]]:
     return [(host, int(port)) for host, _, port in (s.rpartition(":") for s in servers)]
 
 
-def build_website_activities(settings: Settings,
-                             sessions: Any = None) -> tuple[list[Any], list[Any]]:
+def build_website_activities(settings: Settings, sessions: Any = None,
+                             resources: list[Any] | None = None) -> tuple[list[Any], list[Any]]:
     """Add Website: the certificate store, the ACME CA, the Caddy edges, and their workflows.
-    ``sessions``: a session factory to share (default: a new engine on the settings' database)."""
+    ``sessions``: a session factory to share (default: a new engine on the settings' database);
+    ``resources``: gets the HTTP clients made here, for a caller that closes them."""
     from pathlib import Path
 
     import httpx
@@ -96,9 +121,12 @@ def build_website_activities(settings: Settings,
     nodes = [EdgeNode(f"edge-{n}", f"http://127.0.0.1:{admin}", https)
              for n, (admin, https) in enumerate(
                  zip(settings.edge_admin_ports, settings.edge_https_ports, strict=True), start=1)]
-    edge = EdgeActivities(httpx.AsyncClient(), nodes, store, settings.origin_port)
+    edge_http, dns_http = httpx.AsyncClient(), httpx.Client()
+    if resources is not None:
+        resources += [edge_http, dns_http]
+    edge = EdgeActivities(edge_http, nodes, store, settings.origin_port)
     api_url = f"http://127.0.0.1:{settings.hosted_dns_api_port}/api/v1/servers/localhost"
-    dns = ChallengeDns(PowerDnsClient(httpx.Client(), api_url, settings.pdns_api_key),
+    dns = ChallengeDns(PowerDnsClient(dns_http, api_url, settings.pdns_api_key),
                        settings.validation_zone, dns_check_servers(settings))
     acme = AcmeActivities(settings.acme_directory_url, settings.resolved_acme_ca_bundle or True,
                           settings.acme_root_url,
@@ -116,6 +144,7 @@ def build_website_activities(settings: Settings,
 async def run(settings: Settings) -> None:
     client = await connect(settings)
     workflows, activities = build_activities(settings)
+    await ensure_schedules(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -37,8 +37,9 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
-from temporalio.common import TypedSearchAttributes
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from schema import licenses as svc
 from schema import plans
@@ -94,12 +95,12 @@ async def reapply_edges(services: Services, website_ids: list[int], reason: str,
 async def _reapply_site(services: Services, partner_id: int, site: tuple[int, int, str], reason: str,
                         workflow_id: str) -> None:
     website_id, customer_id, domain = site
-    search = TypedSearchAttributes([SA_PARTNER.value_set(str(partner_id)),
-                                    SA_CUSTOMER.value_set(str(customer_id)),
-                                    SA_DOMAIN.value_set(domain)])
+    search = TypedSearchAttributes([SearchAttributePair(SA_PARTNER, str(partner_id)),
+                                    SearchAttributePair(SA_CUSTOMER, str(customer_id)),
+                                    SearchAttributePair(SA_DOMAIN, domain)])
     try:
         await reapply_edges(services, [website_id], reason, workflow_id, search)
-    except Exception as exc:  # RPC errors: Temporal down or refusing
+    except RPCError as exc:  # Temporal down or refusing
         raise EdgeUpdateNotStarted(
             f"{reason} is saved, but the edge update could not be started ({exc}); run "
             f"`edgeward licenses reapply --website {website_id}` once Temporal is reachable") from exc

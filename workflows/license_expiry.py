@@ -93,7 +93,8 @@ class LicenseExpiryWorkflow:
 
     async def _track(self, child: ChildWorkflowHandle[EdgeReapplyWorkflow, EdgeReapplyResult]) -> None:
         try:
-            self._sites_reapplied += (await child).sites
+            out = await child
+            self._sites_reapplied += out.sites
         except ChildWorkflowError:
             workflow.logger.warning("edge re-apply %s failed", child.id)
         self._pending -= 1
@@ -128,12 +129,12 @@ class LicenseExpiryWorkflow:
             after, floor = out.after or after, out.event_floor
             counts, handled = _add(counts, out.counts), handled + out.handled
             if out.website_ids:
-                # Deterministic id: a replayed or retried page never starts a second child.
+                # workflow.uuid4() is replay-safe; the id names the sweep's time for the UI.
                 child = await workflow.start_child_workflow(
                     EdgeReapplyWorkflow.run,
-                    EdgeReapplyInput(out.website_ids, f"license expiry {as_of.isoformat()}"),
-                    id=f"{info.workflow_id}-edge-{pages}", task_queue=info.task_queue,
-                    parent_close_policy=ParentClosePolicy.ABANDON)
+                    EdgeReapplyInput(out.website_ids, f"license expiry at {as_of.isoformat()}"),
+                    id=f"license-expiry-edge-{as_of:%Y%m%dT%H%M%SZ}-{workflow.uuid4().hex[:12]}",
+                    task_queue=info.task_queue, parent_close_policy=ParentClosePolicy.ABANDON)
                 self._children.append(child)
                 self._pending += 1
                 self._trackers.append(asyncio.create_task(self._track(child)))

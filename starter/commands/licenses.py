@@ -256,7 +256,8 @@ def run_sweep(args: argparse.Namespace) -> int:
               f"at {result.as_of:%Y-%m-%d %H:%M:%S} UTC")
         for outcome, name in OUTCOME_NAMES.items():
             print(f"  {name:<40} {result.counts.get(outcome, 0)}")
-        print(f"  pages {result.pages}, runs {result.runs}, "
-              f"edge re-apply workflows {result.reapply_workflows}")
+        print(f"  pages {result.pages}, runs {result.runs}; {result.sites_reapplied} websites "
+              f"re-applied on the edges by {result.reapply_workflows} workflows"
+              + (f" ({result.reapply_unfinished} still retrying)" if result.reapply_unfinished else ""))
         return 0
     return _with_services(body)
