@@ -120,8 +120,16 @@ class AcmeActivities:
         self._account, self._dns, self._box, self._email = account, dns, box, email
 
     # -- the client ------------------------------------------------------------------------
-    def _client(self) -> ClientV2:
+    @contextlib.contextmanager
+    def _client(self) -> Iterator[ClientV2]:
+        """A client registered with our account key; its HTTP session is closed after use."""
         net = AcmeNetwork(self._account.jwk(), verify_ssl=self._verify)
+        try:
+            yield self._registered(net)
+        finally:
+            net.session.close()
+
+    def _registered(self, net: AcmeNetwork) -> ClientV2:
         with _translated("reach the ACME directory"):
             client = ClientV2(ClientV2.get_directory(self._directory_url, net), net)
             reg = messages.NewRegistration.from_data(email=self._email or None,
@@ -144,8 +152,7 @@ class AcmeActivities:
     def new_order(self, inp: NewOrderInput) -> NewOrderOutput:
         """A new key and order; returns the DNS-01 challenges still to be met."""
         key = ec.generate_private_key(ec.SECP256R1())
-        client = self._client()
-        with _translated(f"create an order for {', '.join(inp.names)}"):
+        with self._client() as client, _translated(f"create an order for {', '.join(inp.names)}"):
             order = client.new_order(csr_for(key, inp.names))
         pending = []
         for authz in order.authorizations:
@@ -181,50 +188,52 @@ class AcmeActivities:
     @activity.defn(name="acme.answer_challenges")
     def answer_challenges(self, inp: AnswerChallengesInput) -> None:
         """Tell the CA to look; a challenge no longer pending is left alone."""
-        client = self._client()
-        for ch in inp.challenges:
-            with _translated(f"answer the challenge for {ch.name}"):
-                authz = client._authzr_from_response(client._post_as_get(ch.authz_url),
-                                                     uri=ch.authz_url)
-                chall = _dns01(authz)
-                if chall.status == messages.STATUS_PENDING:
-                    client.answer_challenge(chall, chall.chall.response(self._account.jwk()))
+        with self._client() as client:
+            for ch in inp.challenges:
+                with _translated(f"answer the challenge for {ch.name}"):
+                    authz = client._authzr_from_response(client._post_as_get(ch.authz_url),
+                                                         uri=ch.authz_url)
+                    chall = _dns01(authz)
+                    if chall.status == messages.STATUS_PENDING:
+                        client.answer_challenge(chall, chall.chall.response(self._account.jwk()))
 
     @activity.defn(name="acme.wait_order_ready")
     def wait_order_ready(self, inp: WaitOrderInput) -> None:
         """Poll the order (heartbeating) until it is ready; an invalid one says why."""
-        client = self._client()
+        with self._client() as client:
 
-        def check() -> bool | None:
-            with _translated("poll the order"):
-                order = self._order(client, inp.order_url)
-            status = order.body.status
-            if status in (messages.STATUS_READY, messages.STATUS_PROCESSING, messages.STATUS_VALID):
-                return True
-            if status == messages.STATUS_INVALID:
-                raise _invalid_order(order)
-            return None
+            def check() -> bool | None:
+                with _translated("poll the order"):
+                    order = self._order(client, inp.order_url)
+                status = order.body.status
+                if status in (messages.STATUS_READY, messages.STATUS_PROCESSING,
+                              messages.STATUS_VALID):
+                    return True
+                if status == messages.STATUS_INVALID:
+                    raise _invalid_order(order)
+                return None
 
-        if _poll(check, inp.deadline_seconds) is None:
+            ready = _poll(check, inp.deadline_seconds)
+        if ready is None:
             raise transient(f"the CA did not validate the order within {inp.deadline_seconds:.0f} s")
 
     @activity.defn(name="acme.finalize")
     def finalize(self, inp: FinalizeInput) -> FinalizeOutput:
         """Send the CSR (once), wait for the certificate, verify the chain against the root."""
         key = self._box.open(inp.key_sealed, key_context(inp.website_id))
-        client = self._client()
-        with _translated("finalize the order"):
-            order = self._order(client, inp.order_url)
-            if order.body.status == messages.STATUS_READY:
-                order = order.update(csr_pem=csr_for(key, inp.names))
-                client.begin_finalization(order)
-            status = _poll(lambda: self._finished(client, inp.order_url), inp.deadline_seconds)
-        if status is None:
-            raise transient(f"the CA did not issue within {inp.deadline_seconds:.0f} s")
-        with _translated("download the certificate"):
-            chain = client._post_as_get(status).text
-            root = requests.get(self._root_url, verify=self._verify, timeout=30)
-            root.raise_for_status()
+        with self._client() as client:
+            with _translated("finalize the order"):
+                order = self._order(client, inp.order_url)
+                if order.body.status == messages.STATUS_READY:
+                    order = order.update(csr_pem=csr_for(key, inp.names))
+                    client.begin_finalization(order)
+                status = _poll(lambda: self._finished(client, inp.order_url), inp.deadline_seconds)
+            if status is None:
+                raise transient(f"the CA did not issue within {inp.deadline_seconds:.0f} s")
+            with _translated("download the certificate"):
+                chain = client._post_as_get(status).text
+                root = requests.get(self._root_url, verify=self._verify, timeout=30)
+                root.raise_for_status()
         try:
             verify_chain(chain, root.text, key, inp.names)
         except ValueError as exc:

@@ -7,6 +7,7 @@ The payloads below are the contract between the workflows and this module; the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import ipaddress
 import json
@@ -322,6 +323,8 @@ async def served_leaf_sha256(host: str, port: int, server_name: str,
         return hashlib.sha256(der).hexdigest() if der else ""
     finally:
         writer.close()
+        with contextlib.suppress(OSError, ssl.SSLError):
+            await writer.wait_closed()
 
 
 class EdgeRefused(Exception):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +21,7 @@ from tests.certs import secret_box, self_signed
 from tests.fixtures.dns import DnsStack
 from tests.fixtures.edges import EdgeStack
 from tests.fixtures.sites import make_site_settings, website_worker
+from tests.fixtures.temporal import HISTORY_DIR
 from tests.site_helpers import certificate_count, new_customer
 from workflows.issue_certificate import install_everywhere  # noqa: F401 - the code under test
 from workflows.renew_certificate import (
@@ -88,3 +91,8 @@ async def test_certificate_renewed_and_reinstalled_on_every_edge(
         later = datetime.fromisoformat(await handle.query(RenewCertificateWorkflow.next_renewal))
         assert later == renewal_time(newest.not_before, newest.not_after)
         await handle.cancel()
+        if os.environ.get("EDGEWARD_RECORD_HISTORIES") == "1":  # the run that continued as new
+            first_run = client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
+            history = await first_run.fetch_history()
+            (HISTORY_DIR / "RenewCertificate.json").write_text(
+                json.dumps(history.to_json_dict(), indent=1))
