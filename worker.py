@@ -92,10 +92,11 @@ def dns_check_servers(settings: Settings) -> list[tuple[str, int]]:
     return [(host, int(port)) for host, _, port in (s.rpartition(":") for s in servers)]
 
 
-def build_website_activities(settings: Settings,
-                             sessions: Any = None) -> tuple[list[Any], list[Any]]:
+def build_website_activities(settings: Settings, sessions: Any = None,
+                             resources: list[Any] | None = None) -> tuple[list[Any], list[Any]]:
     """Add Website: the certificate store, the ACME CA, the Caddy edges, and their workflows.
-    ``sessions``: a session factory to share (default: a new engine on the settings' database)."""
+    ``sessions``: a session factory to share (default: a new engine on the settings' database);
+    ``resources``: gets the HTTP clients made here, for a caller that closes them."""
     from pathlib import Path
 
     import httpx
@@ -120,9 +121,12 @@ def build_website_activities(settings: Settings,
     nodes = [EdgeNode(f"edge-{n}", f"http://127.0.0.1:{admin}", https)
              for n, (admin, https) in enumerate(
                  zip(settings.edge_admin_ports, settings.edge_https_ports, strict=True), start=1)]
-    edge = EdgeActivities(httpx.AsyncClient(), nodes, store, settings.origin_port)
+    edge_http, dns_http = httpx.AsyncClient(), httpx.Client()
+    if resources is not None:
+        resources += [edge_http, dns_http]
+    edge = EdgeActivities(edge_http, nodes, store, settings.origin_port)
     api_url = f"http://127.0.0.1:{settings.hosted_dns_api_port}/api/v1/servers/localhost"
-    dns = ChallengeDns(PowerDnsClient(httpx.Client(), api_url, settings.pdns_api_key),
+    dns = ChallengeDns(PowerDnsClient(dns_http, api_url, settings.pdns_api_key),
                        settings.validation_zone, dns_check_servers(settings))
     acme = AcmeActivities(settings.acme_directory_url, settings.resolved_acme_ca_bundle or True,
                           settings.acme_root_url,
