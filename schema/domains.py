@@ -87,6 +87,9 @@ def normalize_domain(raw: str) -> Domain:
     if text.endswith(".") or ".." in text or text.startswith("."):
         raise InvalidDomain(raw, f"{raw!r} has an empty label (two dots in a row, or a leading dot)",
                             "empty_label")
+    if len(text) > MAX_NAME:  # an ASCII form is never shorter than what it encodes
+        raise InvalidDomain(raw, f"the domain is {len(text)} characters long; the limit is "
+                            f"{MAX_NAME}", "too_long")
     try:
         ascii_form = idna.encode(text, uts46=True, transitional=False).decode("ascii").lower()
         unicode_form = idna.decode(ascii_form)
