@@ -9,10 +9,20 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import httpx
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from schema import licenses as svc
-from schema.models import ApiKey, Certificate, Customer, License, Partner, PartnerUser, utcnow
+from schema.models import (
+    ApiKey,
+    Certificate,
+    Customer,
+    License,
+    Partner,
+    PartnerUser,
+    Website,
+    utcnow,
+)
 from schema.plans import PLANS
 from schema.secrets import hash_password, new_api_key
 from starter.auth import SESSION_COOKIE
@@ -40,12 +50,37 @@ class Tenant:
         return {"Authorization": f"Bearer {self.api_key}"}
 
 
+def jump_website_ids(s: Session) -> None:
+    """Move the next website id to a random spot, so that this test's ``website-<id>`` workflow
+    ids never meet another test's runs on the session-wide Temporal server (the tables are
+    emptied between tests, and SQLite then hands out the same ids again)."""
+    jump = secrets.randbelow(10**9) + 10**6
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("SELECT setval('websites_id_seq', (SELECT COALESCE(MAX(id), 0) FROM websites)"
+                       " + :jump)"), {"jump": jump})
+        return
+    # SQLite gives max(id) + 1: park a website of a partner of its own at the random id.
+    p = Partner(name="id jump")
+    s.add(p)
+    s.flush()
+    c = Customer(partner_id=p.id, name="id jump", email="jump@id.test")
+    lic = License(partner_id=p.id, plan_code="basic", slot="security", status="active")
+    s.add_all([c, lic])
+    s.flush()
+    lic.customer_id, lic.ordered_at = c.id, utcnow()
+    s.add(Website(id=jump + (s.scalar(select(func.max(Website.id))) or 0), partner_id=p.id,
+                  customer_id=c.id, domain_ascii=f"jump{jump}.test", domain_unicode=f"jump{jump}.test",
+                  dns_mode="none", security_license_id=lic.id))
+    s.flush()
+
+
 def make_tenant(sessions: sessionmaker[Session], name: str, with_cert: bool = False) -> Tenant:
     now = utcnow()
     tag = f"{name.lower()}{uuid.uuid4().hex[:6]}"
     password = secrets.token_urlsafe(12)
     key, prefix, key_hash = new_api_key()
     with sessions.begin() as s:
+        jump_website_ids(s)
         p = Partner(name=f"Partner {name}")
         s.add(p)
         s.flush()

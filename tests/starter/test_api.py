@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from temporalio.testing import WorkflowEnvironment
 
 from schema.models import ApiKey, Customer, Website, utcnow
 from tests.fixtures.portal import PortalServer
@@ -198,3 +199,65 @@ def test_codec_endpoint_encodes_and_decodes_payloads_for_the_temporal_ui(portal:
     assert cors.headers["access-control-allow-origin"] == "http://127.0.0.1:18233"
     r = httpx.post(f"{base}/decode", json={"nope": 1}, timeout=30)
     assert r.status_code == 400 and "payloads" in r.json()["detail"]
+
+
+def test_upgrade_renew_and_auto_renew_through_the_api(api: httpx.Client, a: Tenant) -> None:
+    r = api.post(f"/licenses/{a.site_license_id}/upgrade", json={"plan_code": "backup_large"})
+    assert r.status_code == 422
+    assert "eligible upgrades: Starter, WAF Starter, Pro, Premium" in r.json()["detail"]
+    r = api.post(f"/licenses/{a.site_license_id}/upgrade", json={"plan_code": "premium"})
+    assert r.status_code == 200, r.text
+    new = r.json()
+    assert new["type"] == "Premium" and new["site_id"] == a.website_id and new["id"] != a.site_license_id
+    assert api.get(f"/licenses/{a.site_license_id}").json()["status"] == "Upgraded"
+    assert api.get(f"/websites/{a.website_id}").json()["security_plan"] == "Premium"
+    before = api.get(f"/licenses/{a.pro_id}").json()["expires_at"]
+    r = api.post(f"/licenses/{a.pro_id}/renew")
+    assert r.status_code == 200 and int(r.json()["expires_at"][:4]) == int(before[:4]) + 1
+    r = api.post(f"/licenses/{a.basic_id}/renew")
+    assert r.status_code == 422 and "cannot be renewed" in r.json()["detail"]
+    r = api.put(f"/licenses/{a.basic_id}/auto-renew", json={"enabled": True})
+    assert r.status_code == 422 and "nothing to renew" in r.json()["detail"]
+    r = api.put(f"/licenses/{a.pro_id}/auto-renew", json={"enabled": True})
+    assert r.status_code == 200 and r.json()["auto_renew"] is True
+
+
+async def test_add_website_answers_202_with_its_workflow_and_bad_domains_say_why(
+        api: httpx.Client, a: Tenant, temporal_env: WorkflowEnvironment) -> None:
+    body = {"customer_id": a.customer_id, "license_id": a.basic_id, "dns_mode": "none",
+            "domain": f"Shop-{a.partner_id}.Example.test"}
+    for bad, word in (("https://x.example.test/", "URL"), ("10.0.0.1", "IP address"),
+                      ("co.uk", "public suffix")):
+        r = api.post("/websites", json={**body, "domain": bad})
+        assert r.status_code == 422 and word in r.json()["detail"], r.text
+    r = api.post("/websites", json=body)
+    assert r.status_code == 202, r.text
+    accepted = r.json()
+    site = accepted["website"]
+    assert accepted["workflow_id"] == f"website-{site['id']}" == site["workflow_id"]
+    assert site["domain_ascii"] == f"shop-{a.partner_id}.example.test" and site["step"] == "Pending"
+    assert [rec["type"] for rec in site["records_to_create"]] == ["A", "CNAME"]
+    desc = await temporal_env.client.get_workflow_handle(accepted["workflow_id"]).describe()
+    assert desc.workflow_type == "AddWebsite"  # started for real (no worker polls this queue)
+    again = api.post("/websites", json=body)  # a double submit starts nothing twice
+    assert again.status_code == 202 and again.json()["website"]["id"] == site["id"]
+    r = api.post("/websites", json={**body, "license_id": a.pro_id})
+    assert r.status_code == 409 and "already a website" in r.json()["detail"]
+    r = api.post("/websites", json={**body, "domain": "other.example.test"})
+    assert r.status_code == 409 and "already on a website" in r.json()["detail"]
+    r = api.post(f"/websites/{a.website_id}/check-name-servers")
+    assert r.status_code == 409 and "not running" in r.json()["detail"]
+    assert api.post(f"/websites/{site['id']}/cancel").status_code == 202
+
+
+def test_attach_a_backup_license_then_set_its_schedule(api: httpx.Client, a: Tenant) -> None:
+    r = api.post(f"/websites/{a.website_id}/backup-license", json={"license_id": a.pro_id})
+    assert r.status_code == 422 and "choose a backup license" in r.json()["detail"]
+    r = api.post(f"/websites/{a.website_id}/backup-license", json={"license_id": a.backup_id})
+    assert r.status_code == 200 and r.json()["backup_plan"] == "Backup Small"
+    assert r.json()["backup_settings"]["frequency"] == "daily"
+    r = api.put(f"/websites/{a.website_id}/backup-settings",
+                json={"frequency": "monthly", "hour": 4, "retention_days": 90})
+    assert r.status_code == 200
+    shown = api.get(f"/websites/{a.website_id}").json()["backup_settings"]
+    assert (shown["frequency"], shown["hour"], shown["retention_days"]) == ("monthly", 4, 90)
