@@ -7,7 +7,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from starter.portal import pages, wizards
+from starter.portal import keys, pages, wizards
 from starter.portal.web import CsrfRejected, LoginRequired, error_page
 
 
@@ -15,6 +15,7 @@ def install(app: FastAPI) -> None:
     """Add the portal's routes and the handlers that answer portal pages in HTML."""
     app.include_router(pages.router)
     app.include_router(wizards.router)
+    app.include_router(keys.router)
 
     async def login_required(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LoginRequired)

@@ -29,6 +29,7 @@ NOTICES = {
     "check_requested": "The name servers will be checked now.",
     "backup_saved": "The backup schedule was saved.",
     "cancelled": "Provisioning was cancelled.",
+    "key_revoked": "The API key was revoked.",
 }
 
 

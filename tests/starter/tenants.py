@@ -43,6 +43,7 @@ class Tenant:
     backup_id: int  # unused Backup Small of customer_id
     site_license_id: int  # the Basic on the website
     website_id: int  # café.<tag>.test, No DNS, on site_license_id
+    api_key_id: int = 0
     ids: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -86,7 +87,8 @@ def make_tenant(sessions: sessionmaker[Session], name: str, with_cert: bool = Fa
         s.flush()
         email = f"staff@{tag}.example"
         s.add(PartnerUser(partner_id=p.id, email=email, password_hash=hash_password(password)))
-        s.add(ApiKey(partner_id=p.id, name="test", prefix=prefix, key_hash=key_hash))
+        api_key = ApiKey(partner_id=p.id, name="test", prefix=prefix, key_hash=key_hash)
+        s.add(api_key)
         c1 = Customer(partner_id=p.id, name=f"{name} Customer One", email=f"one@{tag}.test",
                       company=f"{name} Ltd", phone="+1 555 0100", address="1 Main St")
         c2 = Customer(partner_id=p.id, name=f"{name} Customer Two", email=f"two@{tag}.test")
@@ -107,7 +109,7 @@ def make_tenant(sessions: sessionmaker[Session], name: str, with_cert: bool = Fa
                               issuer="CN=Pebble Intermediate", not_before=now,
                               not_after=now + timedelta(days=90), fullchain_pem="-", key_encrypted=b"-"))
         return Tenant(p.id, email, password, key, c1.id, c2.id, basic.id, pro.id, backup.id, site_lic.id,
-                      site.id)
+                      site.id, api_key.id)
 
 
 def login(client: httpx.Client, email: str, password: str) -> str:

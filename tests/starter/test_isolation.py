@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from schema.models import Customer, License, LicenseEvent, Website
+from schema.models import ApiKey, Customer, License, LicenseEvent, Website
 from tests.fixtures.portal import PortalServer
 from tests.starter.tenants import Tenant, csrf_of, login, make_tenant
 
@@ -49,9 +49,10 @@ def snapshot(sessions: sessionmaker[Session], partner_id: int) -> tuple[Any, ...
                          .where(License.partner_id == partner_id).order_by(License.id)).all()
         sites = s.execute(select(Website.id, Website.backup_license_id, Website.backup_settings,
                                  Website.step).where(Website.partner_id == partner_id)).all()
+        keys = s.execute(select(ApiKey.id, ApiKey.revoked_at).where(ApiKey.partner_id == partner_id)).all()
         events = s.scalar(select(func.count()).select_from(LicenseEvent).join(
             License, License.id == LicenseEvent.license_id).where(License.partner_id == partner_id))
-        return ([(c.name, c.email, c.phone) for c in cust], lics, sites, events)
+        return ([(c.name, c.email, c.phone) for c in cust], lics, sites, events, keys)
 
 
 @pytest.fixture
@@ -95,6 +96,7 @@ def portal_matrix(a: Tenant, b: Tenant) -> list[tuple[str, str, dict[str, str] |
         ("POST", f"/customers/{c}/licenses/{b.pro_id}/auto-renew", {"enabled": "on"}),
         ("POST", f"/websites/{w}/check-name-servers", {}),
         ("POST", f"/websites/{w}/backup-settings", {"frequency": "weekly", "enabled": "on"}),
+        ("POST", f"/api-keys/{b.api_key_id}/revoke", {}),
     ]
 
 

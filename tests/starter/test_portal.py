@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from schema import licenses as svc
-from schema.models import License, PartnerUser, Website, utcnow
+from schema.models import ApiKey, License, PartnerUser, Website, utcnow
 from schema.secrets import hash_password
 from schema.settings import Settings
 from starter.auth import SESSION_COOKIE, SessionSigner
@@ -147,3 +147,23 @@ def test_site_page_shows_dns_to_change_certificate_and_saves_the_backup_schedule
         got = api.get(f"/websites/{a.website_id}/backup-settings").json()
     assert (got["frequency"], got["weekday"], got["retention_days"], got["include_database"]) == (
         "weekly", 4, 14, False)
+
+
+def test_api_keys_are_shown_once_work_and_can_be_revoked(
+        web: httpx.Client, a: Tenant, sessions: sessionmaker[Session], portal: PortalServer) -> None:
+    cookie = {"Cookie": login(web, a.email, a.password)}
+    token = csrf_of(web.get("/api-keys", headers=cookie).text)
+    assert web.post("/api-keys", data={"csrf_token": token, "name": " "}, headers=cookie).status_code == 422
+    r = web.post("/api-keys", data={"csrf_token": token, "name": "billing system"}, headers=cookie)
+    assert r.status_code == 201 and r.headers["cache-control"] == "no-store"
+    key = re.search(r'id="new-key">(ew_[^<]+)<', r.text).group(1)  # type: ignore[union-attr]
+    listing = web.get("/api-keys", headers=cookie).text
+    assert "billing system" in listing and key not in listing and key.split("_")[1] in listing
+    with httpx.Client(base_url=f"{portal.base_url}/api/v1", timeout=30) as api:
+        assert api.get("/customers", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+        with sessions() as s:
+            row = s.query(ApiKey).filter_by(name="billing system").one()
+            assert key not in (row.key_hash, row.prefix)
+        r = web.post(f"/api-keys/{row.id}/revoke", data={"csrf_token": token}, headers=cookie)
+        assert r.status_code == 303
+        assert api.get("/customers", headers={"Authorization": f"Bearer {key}"}).status_code == 401
