@@ -5,8 +5,9 @@ An edge starts with an empty site list: one HTTP server ``edge`` listening on it
 port (Caddy applies no TLS on the app's ``http_port``), only a 404 fallback route (sites go
 before it), and automatic HTTPS off, so
 it never talks to a CA itself. Sites and certificates arrive later through the admin API
-(``activities/edge.py``), incrementally. ``config.persist`` is off: an edge restarted empty is
-filled again by the workflows (the edge configuration's source of truth is the database).
+(``activities/edge.py``), incrementally. ``config.persist`` is off: the edge configuration's
+source of truth is the database, and `make up` loads it back onto edges that start empty
+(``starter.stack.site_components.EdgeSyncComponent``).
 
 The demo origin is a Caddy that answers every request with a page naming the host asked for,
 standing in for the customers' own web servers.

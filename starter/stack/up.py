@@ -105,10 +105,11 @@ def _read(path: Path) -> str:
 def components(settings: Settings) -> list[Component]:
     from starter.stack.dns_world import dns_components
     from starter.stack.portal import PortalComponent
-    from starter.stack.site_components import site_components
+    from starter.stack.site_components import EdgeSyncComponent, site_components
 
     return [TemporalComponent(settings), *dns_components(settings), *site_components(settings),
-            DatabaseComponent(settings), WorkerComponent(settings), PortalComponent(settings)]
+            DatabaseComponent(settings), EdgeSyncComponent(settings), WorkerComponent(settings),
+            PortalComponent(settings)]
 
 
 def up(settings: Settings) -> list[str]:
