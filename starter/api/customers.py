@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from schema import licenses as svc
 from schema.models import Customer
-from starter import queries
+from starter import license_actions, queries
 from starter.api.deps import ApiCaller, Db, Now, ServicesDep
 from starter.api.errors import ApiError
 from starter.api.schemas import (
@@ -106,8 +107,9 @@ def update_customer(customer_id: CustomerId, body: CustomerPatch, caller: ApiCal
 
 @router.post("/{customer_id}/licenses", status_code=201, response_model=LicenseOut,
              summary="Distribute a license of a plan from the partner's pool to the customer")
-def distribute(customer_id: CustomerId, body: DistributeIn, caller: ApiCaller, session: Db,
-               now: Now) -> LicenseOut:
-    lic = svc.distribute(session, caller.partner_id, customer_id, body.plan_code, now, caller.actor)
-    session.commit()
-    return license_out(queries.license_row(session, caller.partner_id, lic.id, now))
+async def distribute(customer_id: CustomerId, body: DistributeIn, caller: ApiCaller, session: Db,
+                     services: ServicesDep, now: Now) -> LicenseOut:
+    lic_id = await license_actions.distribute_license(services, caller.partner_id, caller.actor,
+                                                      customer_id, body.plan_code)
+    row = await run_in_threadpool(queries.license_row, session, caller.partner_id, lic_id, now)
+    return license_out(row)

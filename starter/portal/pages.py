@@ -106,7 +106,9 @@ def customer_details(request: Request, customer_id: CustomerId, user: User, sess
     c = queries.customer(session, user.partner_id, customer_id)
     lics = queries.customer_licenses(session, user.partner_id, customer_id, now)
     sites = queries.customer_websites(session, user.partner_id, customer_id)
+    pool = queries.pool_counts(session, user.partner_id)
     return render(request, "customer.html", user, customer=c, licenses=lics, websites=sites,
+                  pool=[(p.code, p.name, pool[p.code]) for p in plans.PLANS.values() if pool.get(p.code)],
                   plan_name=lambda code: plans.plan(code).name,
                   waiting=queries.waiting_for_name_servers)
 
@@ -173,6 +175,32 @@ def _license_of_customer(session: Session, partner_id: int, customer_id: int,
     if row.customer_id != customer_id:
         raise NotFound(f"license {license_id} not found")
     return row
+
+
+@router.post("/customers/{customer_id}/licenses")
+async def distribute(request: Request, customer_id: CustomerId, user: FormUser, services: ServicesDep,
+                     session: Db, plan_code: Annotated[str, Form(max_length=40)] = "") -> Response:
+    """Give the customer a license of the plan from the partner's pool (sets its Order Date)."""
+    from starter import license_actions
+
+    await run_in_threadpool(queries.customer, session, user.partner_id, customer_id)
+    return await _act(request, user, lambda: license_actions.distribute_license(
+        services, user.partner_id, user.email, customer_id, plan_code), f"/customers/{customer_id}",
+        "distributed")
+
+
+@router.post("/websites/{website_id}/cancel")
+async def cancel(request: Request, website_id: WebsiteId, user: FormUser, services: ServicesDep,
+                 session: Db) -> Response:
+    from starter import websites
+
+    w = await run_in_threadpool(queries.website, session, user.partner_id, website_id)
+
+    async def stop() -> None:
+        async with workflow_running(w.domain, "cancelled"):
+            await websites.cancel_website(services, user.partner_id, website_id)
+
+    return await _act(request, user, stop, f"/websites/{website_id}", "cancel_requested")
 
 
 @router.get("/websites/{website_id}")

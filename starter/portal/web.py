@@ -30,6 +30,8 @@ NOTICES = {
     "backup_saved": "The backup schedule was saved.",
     "cancelled": "Provisioning was cancelled.",
     "key_revoked": "The API key was revoked.",
+    "distributed": "A license from your pool was distributed to the customer.",
+    "cancel_requested": "Cancelling: the provisioning run removes what it set up, then shows Cancelled.",
 }
 
 

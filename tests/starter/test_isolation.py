@@ -97,6 +97,8 @@ def portal_matrix(a: Tenant, b: Tenant) -> list[tuple[str, str, dict[str, str] |
         ("POST", f"/websites/{w}/check-name-servers", {}),
         ("POST", f"/websites/{w}/backup-settings", {"frequency": "weekly", "enabled": "on"}),
         ("POST", f"/api-keys/{b.api_key_id}/revoke", {}),
+        ("POST", f"/customers/{c}/licenses", {"plan_code": "pro"}),
+        ("POST", f"/websites/{w}/cancel", {}),
     ]
 
 

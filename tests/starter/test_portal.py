@@ -167,3 +167,20 @@ def test_api_keys_are_shown_once_work_and_can_be_revoked(
         r = web.post(f"/api-keys/{row.id}/revoke", data={"csrf_token": token}, headers=cookie)
         assert r.status_code == 303
         assert api.get("/customers", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+
+
+def test_distribute_from_the_pool_and_cancel_needs_a_running_provisioning(
+        web: httpx.Client, a: Tenant, sessions: sessionmaker[Session]) -> None:
+    cookie = {"Cookie": login(web, a.email, a.password)}
+    page = web.get(f"/customers/{a.other_customer_id}", headers=cookie).text
+    assert '<option value="premium">Premium (1 in pool)</option>' in page
+    r = web.post(f"/customers/{a.other_customer_id}/licenses",
+                 data={"csrf_token": csrf_of(page), "plan_code": "premium"}, headers=cookie)
+    assert r.status_code == 303
+    page = web.get(f"/customers/{a.other_customer_id}", headers=cookie).text
+    assert "Premium <span" in page and '<option value="premium">' not in page
+    r = web.post(f"/customers/{a.other_customer_id}/licenses",
+                 data={"csrf_token": csrf_of(page), "plan_code": "premium"}, headers=cookie)
+    assert r.status_code == 409 and "no unused Premium license" in r.text
+    r = web.post(f"/websites/{a.website_id}/cancel", data={"csrf_token": csrf_of(page)}, headers=cookie)
+    assert r.status_code == 409 and "is not running" in r.text
