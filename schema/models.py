@@ -168,6 +168,8 @@ class Website(Base):
         CheckConstraint("dns_mode IN ('none', 'import', 'import_ssl')", name="dns_mode"),
         Index("uq_websites_active_domain", "domain_ascii", unique=True,
               postgresql_where=text("removed_at IS NULL"), sqlite_where=text("removed_at IS NULL")),
+        # Workflow ids derive from website ids: SQLite must never hand out a deleted row's id.
+        {"sqlite_autoincrement": True},
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"), index=True)

@@ -149,7 +149,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['security_license_id', 'security_slot'], ['licenses.id', 'licenses.slot'], name='fk_websites_security_license'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_websites')),
     sa.UniqueConstraint('backup_license_id', name=op.f('uq_websites_backup_license_id')),
-    sa.UniqueConstraint('security_license_id', name=op.f('uq_websites_security_license_id'))
+    sa.UniqueConstraint('security_license_id', name=op.f('uq_websites_security_license_id')),
+    sqlite_autoincrement=True,
     )
     with op.batch_alter_table('websites', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_websites_customer_id'), ['customer_id'], unique=False)
