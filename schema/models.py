@@ -136,6 +136,8 @@ class License(Base):
         Index("ix_licenses_due", "expires_at", "id", postgresql_where=text("status = 'active'"),
               sqlite_where=text("status = 'active'")),
         Index("ix_licenses_pool", "partner_id", "plan_code", "customer_id"),
+        # Workflow ids derive from license ids: SQLite must never hand out a deleted row's id.
+        {"sqlite_autoincrement": True},
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))

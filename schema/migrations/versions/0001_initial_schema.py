@@ -100,7 +100,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['partner_id'], ['partners.id'], name=op.f('fk_licenses_partner_id_partners'), ondelete='CASCADE'),
     *_licenses_website_fk(),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_licenses')),
-    sa.UniqueConstraint('id', 'slot', name='uq_licenses_id_slot')
+    sa.UniqueConstraint('id', 'slot', name='uq_licenses_id_slot'),
+    sqlite_autoincrement=True,
     )
     with op.batch_alter_table('licenses', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_licenses_customer_id'), ['customer_id'], unique=False)
