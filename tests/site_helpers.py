@@ -63,6 +63,18 @@ async def wait_step(handle: WorkflowHandle, step: str, seconds: float = 60) -> P
     raise AssertionError(f"step {step!r} not reached in {seconds} s; last: {last}")
 
 
+async def wait_db_step(sessions: sessionmaker[Session], website_id: int, step: str,
+                       seconds: float = 30) -> Website:
+    """The Site Provisioning column as the portal reads it, once it shows ``step`` (the
+    workflow's query can answer a step a moment before its database write lands)."""
+    deadline = time.monotonic() + seconds
+    row = website(sessions, website_id)
+    while row.step != step and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+        row = website(sessions, website_id)
+    return row
+
+
 def website(sessions: sessionmaker[Session], website_id: int) -> Website:
     with sessions() as s:
         row = s.get(Website, website_id)

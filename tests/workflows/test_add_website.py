@@ -31,6 +31,7 @@ from tests.site_helpers import (
     https_through_edge,
     new_customer,
     services,
+    wait_db_step,
     wait_step,
     website,
 )
@@ -59,7 +60,7 @@ async def test_initiate_dns_and_auto_ssl(temporal_env: WorkflowEnvironment, site
         handle = client.get_workflow_handle_for(AddWebsiteWorkflow.run, sub.workflow_id)
         waiting = await wait_step(handle, WAITING_NS)
         assert "ns1.edgeward.net." in waiting.reason  # what the customer must change
-        assert website(site_sessions, sub.website_id).step == WAITING_NS
+        assert (await wait_db_step(site_sessions, sub.website_id, WAITING_NS)).step == WAITING_NS
         # The edge already knows the site (plain HTTP) before the name servers change.
         assert "Welcome to " + domain in http_through_edge(domain, edge_stack.edges[0].http_port).text
         dns_stack.flip(f"{domain}.")
