@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := pdns-server pdns-backend-sqlite3 pebble caddy chromium sqlite3 openssl curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: up down test install apt lint bench clean
+.PHONY: up down test install apt lint bench bench-expiry clean
 
 up: install
 	$(BIN)/edgeward stack up
@@ -39,6 +39,12 @@ apt:
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+
+# Benchmarks are not part of `make test`: each prints its figures side by side (minutes).
+bench: bench-expiry
+
+bench-expiry: install
+	$(BIN)/python bench/expiry_sweep.py
 
 clean: down
 	rm -rf .run

@@ -49,7 +49,8 @@ def build_license_activities(sessions: Any) -> tuple[list[Any], list[Any]]:
     from workflows.license_expiry import LicenseExpiryWorkflow
 
     lic = LicenseActivities(sessions)
-    return [LicenseExpiryWorkflow, EdgeReapplyWorkflow], [lic.sweep_page, lic.edge_sites]
+    return ([LicenseExpiryWorkflow, EdgeReapplyWorkflow],
+            [lic.sweep_page, lic.edge_batch, lic.edge_fingerprint])
 
 
 async def ensure_schedules(client: Any, settings: Settings) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
-from activities.edge import EdgeSite
+from activities.edge import ApplySitesInput, EdgeSite
 from activities.errors import invalid_input
 from schema import expiry
 
@@ -36,8 +36,8 @@ class SweepPageInput:
     as_of: datetime
     actor: str
     after: SweepCursor | None = None
-    page_size: int = 2000
-    chunk_size: int = 500
+    page_size: int = 20_000
+    chunk_size: int | None = None  # None: CHUNK_SIZE of the database
     # Every event this page writes has a larger id (the previous page's result); None: take it now.
     event_floor: int | None = None
 
@@ -58,10 +58,11 @@ class EdgeSitesInput:
 
 
 @dataclass(frozen=True)
-class EdgeSitesOutput:
-    """The live sites among the asked ones, as the edges must serve them now."""
+class EdgeFingerprint:
+    """A digest of how the edges must serve some websites now, and how many of them are live."""
 
-    sites: list[EdgeSite]
+    fingerprint: str
+    sites: int
 
 
 def _cursor(key: expiry.DueKey | None) -> SweepCursor | None:
@@ -83,11 +84,19 @@ def _resume(details: dict[str, Any]) -> tuple[expiry.DueKey | None, int]:
     return key, int(details["floor"])
 
 
+# Licenses per transaction. On PostgreSQL a chunk locks only its rows; on SQLite it holds the
+# one write lock, but every commit also checkpoints the WAL, which bench/expiry_sweep.py showed
+# costing as much as the writes themselves at 5,000 (about 0.5 s of lock per 10,000 licenses).
+CHUNK_SIZE = {"postgresql": 5000, "sqlite": 20_000}
+
+
 class LicenseActivities:
     """The license lifecycle's database work, each activity idempotent."""
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._sessions = session_factory
+        bind = session_factory.kw.get("bind")
+        self._chunk_size = CHUNK_SIZE.get(bind.dialect.name if bind else "", 5000)
 
     def _chunk(self, as_of: datetime, after: expiry.DueKey | None, limit: int,
                actor: str) -> expiry.Chunk:
@@ -98,7 +107,8 @@ class LicenseActivities:
     @activity.defn(name="licensing.sweep_page")
     def sweep_page(self, inp: SweepPageInput) -> SweepPageOutput:
         """Handle up to ``page_size`` due licenses after the cursor, heartbeating the cursor."""
-        if inp.page_size < 1 or inp.chunk_size < 1:
+        chunk_size = self._chunk_size if inp.chunk_size is None else inp.chunk_size
+        if inp.page_size < 1 or chunk_size < 1:
             raise invalid_input("page_size and chunk_size must be at least 1")
         if inp.as_of.tzinfo is None:
             raise invalid_input("as_of must be timezone-aware (UTC)")
@@ -115,7 +125,7 @@ class LicenseActivities:
         activity.heartbeat(_beat(after, floor))
         done, seen = False, 0
         while seen < inp.page_size:
-            want = min(inp.chunk_size, inp.page_size - seen)
+            want = min(chunk_size, inp.page_size - seen)
             chunk = self._chunk(inp.as_of, after, want, inp.actor)
             if chunk.last is None:
                 done = True
@@ -131,10 +141,17 @@ class LicenseActivities:
         return SweepPageOutput(_cursor(after), done, sum(changes.counts.values()), changes.counts,
                                changes.website_ids, next_floor)
 
-    @activity.defn(name="licensing.edge_sites")
-    def edge_sites(self, inp: EdgeSitesInput) -> EdgeSitesOutput:
-        """The current plan and origins of these websites (removed or not yet routed ones are
-        left out), read at the moment of the call so the newest change wins."""
+    @activity.defn(name="licensing.edge_batch")
+    def edge_batch(self, inp: EdgeSitesInput) -> ApplySitesInput:
+        """The input of ``edge.apply_sites`` for these websites: their current plan and origins
+        (removed or not yet routed sites are left out), read now so the newest change wins."""
         with self._sessions() as session:
             rows = expiry.sites_on_edge(session, inp.website_ids)
-        return EdgeSitesOutput([EdgeSite(r.domain, r.plan_code, r.origins) for r in rows])
+        return ApplySitesInput([EdgeSite(r.domain, r.plan_code, r.origins) for r in rows])
+
+    @activity.defn(name="licensing.edge_fingerprint")
+    def edge_fingerprint(self, inp: EdgeSitesInput) -> EdgeFingerprint:
+        """A digest of what ``edge_batch`` would give for these websites now (to see whether
+        they changed while their edges were being updated)."""
+        with self._sessions() as session:
+            return EdgeFingerprint(*expiry.edge_fingerprint(session, inp.website_ids))

@@ -1,9 +1,10 @@
 """The database side of the daily license expiry: find the licenses due, apply each outcome.
 
 A chunk is one transaction: the due licenses after a keyset cursor ``(expires_at, id)`` (the
-partial index ``ix_licenses_due``; never OFFSET) are locked and handled by outcome, a few
-set-based statements per outcome rather than a round trip per license. Each transition writes a
-license event whose actor names the workflow. A handled license leaves the due set (it is
+partial index ``ix_licenses_due``; never OFFSET) are locked and handled by outcome, with one
+bulk statement per kind of write for the whole chunk (``schema.bulk``), not a round trip per
+license. The new values are computed here by the plan rules (``schema.plans``). Each transition
+writes a license event whose actor names the workflow. A handled license leaves the due set (it is
 Expired, or its expiry moved past ``as_of``), so a chunk run again after a crash at any point
 never handles a license twice.
 
@@ -22,17 +23,18 @@ The outcomes (DESIGN.md; ``plans.expiry_outcome`` decides which applies):
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, insert, select, text, tuple_, update
+from sqlalchemy import Row, bindparam, func, select, text, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from schema import plans
+from schema import bulk, plans
 from schema.models import License, LicenseEvent, Website
 from schema.plans import ExpiryOutcome, LicenseStatus
 
@@ -49,9 +51,7 @@ OUTCOME_OF_EVENT = {kind: outcome for outcome, kind in EVENT_OF.items()}
 # Events after which the website's security plan (hence its edge features) has changed.
 EDGE_EVENTS = ("expired", "trial_ended", "converted")
 
-_LICENSES = License.__table__
 _WEBSITES = Website.__table__
-_EVENTS = LicenseEvent.__table__
 # A literal (not a bound parameter) so that SQLite can use the partial index.
 _ACTIVE = text("licenses.status = 'active'")
 
@@ -93,9 +93,10 @@ def due_rows(session: Session, as_of: datetime, after: DueKey | None, limit: int
             bindparam("after_exp", after.expires_at, type_=License.expires_at.type),
             bindparam("after_id", after.id)))
     stmt = stmt.order_by(License.expires_at, License.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
-    return session.execute(stmt).all()
+    return conn.execute(stmt).all()
 
 
 def sweep_chunk(session: Session, as_of: datetime, after: DueKey | None, limit: int,
@@ -119,47 +120,45 @@ def continued_expiry(code: str, start: datetime, as_of: datetime) -> datetime:
 def apply_outcomes(session: Session, rows: Iterable[Row[Any]], as_of: datetime, actor: str) -> None:
     """Apply each due license's outcome: a few statements per outcome for the whole chunk."""
     groups: dict[ExpiryOutcome, list[Row[Any]]] = defaultdict(list)
-    for r in rows:
+    # In id order: the rows' physical order, so each statement walks the table and its indexes
+    # forwards instead of hopping about (measured: about a tenth less time on PostgreSQL).
+    for r in sorted(rows, key=lambda r: r.id):
         groups[plans.expiry_outcome(r.plan_code, r.auto_renew)].append(r)
     conn = session.connection()
-    events: list[dict[str, Any]] = []
+    events: list[tuple[int, str, dict[str, Any]]] = []
     renew(conn, groups[Outcome.RENEW], as_of, events)
     convert(conn, groups[Outcome.CONVERT], as_of, events)
-    expire_and_drop(conn, groups[Outcome.EXPIRE_DROP_TO_BASIC], Outcome.EXPIRE_DROP_TO_BASIC,
+    expire_and_drop(conn, groups[Outcome.EXPIRE_DROP_TO_BASIC] + groups[Outcome.END_TRIAL],
                     as_of, events)
-    expire_and_drop(conn, groups[Outcome.END_TRIAL], Outcome.END_TRIAL, as_of, events)
     expire_backup(conn, groups[Outcome.EXPIRE_BACKUP], as_of, events)
-    if events:
-        conn.execute(insert(_EVENTS), [{**e, "actor": actor, "at": as_of} for e in events])
+    bulk.insert_rows(conn, "license_events", ("license_id", "kind", "details"), events,
+                     {"actor": actor, "at": as_of})
 
 
-def _event(license_id: int, kind: str, **details: Any) -> dict[str, Any]:
-    return {"license_id": license_id, "kind": kind, "details": details}
+Events = list[tuple[int, str, dict[str, Any]]]
 
 
-def renew(conn: Connection, rows: list[Row[Any]], as_of: datetime, events: list[dict[str, Any]]) -> None:
+def renew(conn: Connection, rows: list[Row[Any]], as_of: datetime, events: Events) -> None:
     """Auto-renewal: another term from the old expiry."""
-    if not rows:
-        return
-    values = [{"b_id": r.id, "b_exp": continued_expiry(r.plan_code, r.expires_at, as_of)}
-              for r in rows]
-    conn.execute(update(_LICENSES).where(_LICENSES.c.id == bindparam("b_id"))
-                 .values(expires_at=bindparam("b_exp")), values)
-    events += [_event(r.id, "auto_renewed", old_expiry=r.expires_at.isoformat(),
-                      new_expiry=v["b_exp"].isoformat()) for r, v in zip(rows, values, strict=True)]
+    values = [(r.id, continued_expiry(r.plan_code, r.expires_at, as_of)) for r in rows]
+    bulk.update_rows(conn, "licenses", "id", ("expires_at",), values)
+    events += [(r.id, "auto_renewed", {"old_expiry": r.expires_at.isoformat(),
+                                       "new_expiry": exp.isoformat()})
+               for r, (_, exp) in zip(rows, values, strict=True)]
 
 
 def _sites_holding(conn: Connection, column: Any, license_ids: list[int]) -> dict[int, Row[Any]]:
-    """license id -> (website id, customer id) of the live websites holding it in ``column``."""
+    """license id -> (website id, customer id, partner id) of the live websites holding it."""
     if not license_ids:
         return {}
     rows = conn.execute(select(column.label("license_id"), _WEBSITES.c.id, _WEBSITES.c.customer_id,
                                _WEBSITES.c.partner_id)
-                        .where(column.in_(license_ids), _WEBSITES.c.removed_at.is_(None))).all()
+                        .where(bulk.id_in(conn, column, license_ids),
+                               _WEBSITES.c.removed_at.is_(None))).all()
     return {r.license_id: r for r in rows}
 
 
-def convert(conn: Connection, rows: list[Row[Any]], as_of: datetime, events: list[dict[str, Any]]) -> None:
+def convert(conn: Connection, rows: list[Row[Any]], as_of: datetime, events: Events) -> None:
     """Paid with Trial at the end of its trial: becomes its paid plan in place, with its term."""
     if not rows:
         return
@@ -168,65 +167,54 @@ def convert(conn: Connection, rows: list[Row[Any]], as_of: datetime, events: lis
     for r in rows:
         target = plans.plan(r.plan_code).converts_to
         assert target is not None, r.plan_code
-        values.append({"b_id": r.id, "b_plan": target,
-                       "b_exp": continued_expiry(target, r.expires_at, as_of)})
-    conn.execute(update(_LICENSES).where(_LICENSES.c.id == bindparam("b_id"))
-                 .values(plan_code=bindparam("b_plan"), expires_at=bindparam("b_exp")), values)
-    events += [_event(r.id, "converted", from_plan=r.plan_code, to_plan=v["b_plan"],
-                      new_expiry=v["b_exp"].isoformat(),
-                      website_id=sites[r.id].id if r.id in sites else None)
-               for r, v in zip(rows, values, strict=True)]
+        values.append((r.id, target, continued_expiry(target, r.expires_at, as_of)))
+    bulk.update_rows(conn, "licenses", "id", ("plan_code", "expires_at"), values)
+    events += [(r.id, "converted", {"from_plan": r.plan_code, "to_plan": target,
+                                    "new_expiry": exp.isoformat(),
+                                    "website_id": sites[r.id].id if r.id in sites else None})
+               for r, (_, target, exp) in zip(rows, values, strict=True)]
 
 
-def _set_expired(conn: Connection, ids: list[int]) -> None:
-    conn.execute(update(_LICENSES).where(_LICENSES.c.id.in_(ids))
-                 .values(status=LicenseStatus.EXPIRED.value))
+_EXPIRED = LicenseStatus.EXPIRED.value
+_BASIC_COLUMNS = ("id", "partner_id", "customer_id", "website_id")
 
 
-def expire_and_drop(conn: Connection, rows: list[Row[Any]], outcome: ExpiryOutcome, as_of: datetime,
-                    events: list[dict[str, Any]]) -> None:
+def expire_and_drop(conn: Connection, rows: list[Row[Any]], as_of: datetime, events: Events) -> None:
     """Expired paid license or ended trial: Expired, and its website drops to a new Basic license."""
     if not rows:
         return
-    ids = [r.id for r in rows]
-    sites = _sites_holding(conn, _WEBSITES.c.security_license_id, ids)
-    _set_expired(conn, ids)
-    basic_of: dict[int, int] = {}
-    if sites:
-        dropped = list(sites.values())
-        new_ids = conn.execute(
-            insert(_LICENSES).returning(_LICENSES.c.id, sort_by_parameter_order=True),
-            [{"partner_id": s.partner_id, "customer_id": s.customer_id, "plan_code": "basic",
-              "slot": "security", "status": LicenseStatus.ACTIVE.value, "ordered_at": as_of,
-              "expires_at": None, "auto_renew": False, "website_id": s.id, "created_at": as_of}
-             for s in dropped]).scalars().all()
-        conn.execute(update(_WEBSITES).where(_WEBSITES.c.id == bindparam("b_site"))
-                     .values(security_license_id=bindparam("b_lic"), updated_at=as_of),
-                     [{"b_site": s.id, "b_lic": n} for s, n in zip(dropped, new_ids, strict=True)])
-        for s, n in zip(dropped, new_ids, strict=True):
-            basic_of[s.license_id] = n
-            events.append(_event(n, "attached", website_id=s.id, replaces_license_id=s.license_id))
-    kind = EVENT_OF[outcome]
+    sites = _sites_holding(conn, _WEBSITES.c.security_license_id, [r.id for r in rows])
+    bulk.update_rows(conn, "licenses", "id", (), [(r.id,) for r in rows], {"status": _EXPIRED})
+    dropped = sorted(sites.values(), key=lambda s: s.id)
+    new_ids = bulk.new_ids(conn, "licenses", len(dropped))
+    bulk.insert_rows(conn, "licenses", _BASIC_COLUMNS, [
+        (n, s.partner_id, s.customer_id, s.id) for s, n in zip(dropped, new_ids, strict=True)],
+        {"plan_code": "basic", "slot": "security", "status": LicenseStatus.ACTIVE.value,
+         "ordered_at": as_of, "auto_renew": False, "created_at": as_of})
+    bulk.update_rows(conn, "websites", "id", ("security_license_id",),
+                     [(s.id, n) for s, n in zip(dropped, new_ids, strict=True)], {"updated_at": as_of})
+    basic_of = {s.license_id: n for s, n in zip(dropped, new_ids, strict=True)}
+    events += [(n, "attached", {"website_id": s.id, "replaces_license_id": s.license_id})
+               for s, n in zip(dropped, new_ids, strict=True)]
     for r in rows:
         site = sites.get(r.id)
-        events.append(_event(r.id, kind, plan=r.plan_code, expired_at=r.expires_at.isoformat(),
-                             website_id=site.id if site else None,
-                             basic_license_id=basic_of.get(r.id)))
+        events.append((r.id, EVENT_OF[plans.expiry_outcome(r.plan_code, r.auto_renew)],
+                       {"plan": r.plan_code, "expired_at": r.expires_at.isoformat(),
+                        "website_id": site.id if site else None,
+                        "basic_license_id": basic_of.get(r.id)}))
 
 
-def expire_backup(conn: Connection, rows: list[Row[Any]], as_of: datetime,
-                  events: list[dict[str, Any]]) -> None:
+def expire_backup(conn: Connection, rows: list[Row[Any]], as_of: datetime, events: Events) -> None:
     """Expired backup license: Expired, and its website's backups stop (its backup slot empties)."""
     if not rows:
         return
-    ids = [r.id for r in rows]
-    sites = _sites_holding(conn, _WEBSITES.c.backup_license_id, ids)
-    _set_expired(conn, ids)
-    if sites:
-        conn.execute(update(_WEBSITES).where(_WEBSITES.c.id.in_([s.id for s in sites.values()]))
-                     .values(backup_license_id=None, updated_at=as_of))
-    events += [_event(r.id, "backup_expired", plan=r.plan_code, expired_at=r.expires_at.isoformat(),
-                      website_id=sites[r.id].id if r.id in sites else None) for r in rows]
+    sites = _sites_holding(conn, _WEBSITES.c.backup_license_id, [r.id for r in rows])
+    bulk.update_rows(conn, "licenses", "id", (), [(r.id,) for r in rows], {"status": _EXPIRED})
+    bulk.update_rows(conn, "websites", "id", (), [(s.id,) for s in sites.values()],
+                     {"backup_license_id": None, "updated_at": as_of})
+    events += [(r.id, "backup_expired", {"plan": r.plan_code, "expired_at": r.expires_at.isoformat(),
+                                         "website_id": sites[r.id].id if r.id in sites else None})
+               for r in rows]
 
 
 # -- what a page did, read back from its events (exact across retries) ----------------------
@@ -247,18 +235,15 @@ class Changes:
 
 
 def changes_since(session: Session, floor: int, actor: str) -> Changes:
-    rows = session.execute(select(LicenseEvent.kind, LicenseEvent.details).where(
-        LicenseEvent.id > floor, LicenseEvent.actor == actor)).all()
-    counts: dict[str, int] = defaultdict(int)
-    sites: set[int] = set()
-    for kind, details in rows:
-        outcome = OUTCOME_OF_EVENT.get(kind)
-        if outcome is None:
-            continue
-        counts[outcome.value] += 1
-        if kind in EDGE_EVENTS and details and details.get("website_id") is not None:
-            sites.add(int(details["website_id"]))
-    return Changes(dict(counts), sorted(sites))
+    conn = session.connection()
+    mine = (LicenseEvent.id > floor, LicenseEvent.actor == actor)
+    counts = {OUTCOME_OF_EVENT[kind].value: int(n) for kind, n in conn.execute(
+        select(LicenseEvent.kind, func.count()).where(
+            *mine, LicenseEvent.kind.in_(OUTCOME_OF_EVENT)).group_by(LicenseEvent.kind))}
+    website = LicenseEvent.details["website_id"].as_integer()
+    sites = conn.execute(select(website).distinct().where(
+        *mine, LicenseEvent.kind.in_(EDGE_EVENTS), website.is_not(None))).scalars().all()
+    return Changes(counts, sorted(int(s) for s in sites))
 
 
 @dataclass(frozen=True)
@@ -271,20 +256,39 @@ class SiteOnEdge:
     origins: list[str]
 
 
+def _live_sites(session: Session, cols: tuple[Any, ...], website_ids: Sequence[int]) -> list[Row[Any]]:
+    """Rows of ``cols`` (plus ``plan_code``, the security license's plan) for the live websites
+    among ``website_ids``. The plan is a correlated subquery: a join let PostgreSQL pick a merge
+    join over the whole licenses index for a few thousand sites."""
+    conn = session.connection()
+    plan_code = (select(License.plan_code).where(License.id == Website.security_license_id)
+                 .scalar_subquery().label("plan_code"))
+    ids = sorted(set(website_ids))
+    out: list[Row[Any]] = []
+    for start in range(0, len(ids), 10_000):
+        out += conn.execute(
+            select(*cols, plan_code)
+            .where(bulk.id_in(conn, Website.id, ids[start:start + 10_000]),
+                   Website.removed_at.is_(None)).order_by(Website.id)).all()
+    return out
+
+
 def sites_on_edge(session: Session, website_ids: Sequence[int]) -> list[SiteOnEdge]:
     """The current edge view of these websites; removed ones and ones whose origin is not known
     yet (provisioning has not reached the edge) are left out."""
-    out: list[SiteOnEdge] = []
-    ids = sorted(set(website_ids))
-    for start in range(0, len(ids), 5000):
-        rows = session.execute(
-            select(Website.id, Website.domain_ascii, Website.origin_addresses, License.plan_code)
-            .join(License, License.id == Website.security_license_id)
-            .where(Website.id.in_(ids[start:start + 5000]), Website.removed_at.is_(None))
-            .order_by(Website.id)).all()
-        out += [SiteOnEdge(r.id, r.domain_ascii, r.plan_code, list(r.origin_addresses))
-                for r in rows if r.origin_addresses]
-    return out
+    rows = _live_sites(session, (Website.id, Website.domain_ascii, Website.origin_addresses),
+                       website_ids)
+    return [SiteOnEdge(r.id, r.domain_ascii, r.plan_code, list(r.origin_addresses))
+            for r in rows if r.origin_addresses]
+
+
+def edge_fingerprint(session: Session, website_ids: Sequence[int]) -> tuple[str, int]:
+    """A digest of the websites' edge view, and how many are live: it changes whenever a site's
+    plan, license or origin does (each of those writes ``updated_at``) or a site is removed."""
+    rows = _live_sites(session, (Website.id, Website.updated_at, Website.security_license_id),
+                       website_ids)
+    digest = hashlib.sha256(repr([tuple(r) for r in rows]).encode())
+    return digest.hexdigest(), len(rows)
 
 
 def count_due(session: Session, as_of: datetime) -> int:

@@ -58,7 +58,8 @@ async def worker(temporal_env: WorkflowEnvironment, edge_stack: EdgeStack, sessi
         with ThreadPoolExecutor(4) as pool:
             async with Worker(client, task_queue=task_queue,
                               workflows=[LicenseExpiryWorkflow, EdgeReapplyWorkflow],
-                              activities=[lic.sweep_page, lic.edge_sites, edges.apply_sites],
+                              activities=[lic.sweep_page, lic.edge_batch, lic.edge_fingerprint,
+                                          edges.apply_sites],
                               activity_executor=pool):
                 yield client
 

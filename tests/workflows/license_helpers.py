@@ -55,7 +55,8 @@ async def license_worker(client: Client, task_queue: str, sessions: sessionmaker
     with ThreadPoolExecutor(4) as pool:
         async with Worker(client, task_queue=task_queue,
                           workflows=[LicenseExpiryWorkflow, EdgeReapplyWorkflow],
-                          activities=[acts.sweep_page, acts.edge_sites, edge.apply_sites],
+                          activities=[acts.sweep_page, acts.edge_batch, acts.edge_fingerprint,
+                                      edge.apply_sites],
                           activity_executor=pool) as worker:
             yield worker
 

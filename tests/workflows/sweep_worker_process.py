@@ -47,7 +47,7 @@ async def main() -> None:
     with ThreadPoolExecutor(4) as pool:
         async with Worker(client, task_queue=settings.temporal_task_queue,
                           workflows=[LicenseExpiryWorkflow, EdgeReapplyWorkflow],
-                          activities=[acts.sweep_page, acts.edge_sites, apply_sites],
+                          activities=[acts.sweep_page, acts.edge_batch, acts.edge_fingerprint, apply_sites],
                           activity_executor=pool):
             print("worker polling", flush=True)
             await asyncio.Event().wait()
