@@ -51,7 +51,7 @@ def _sqlite_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[
              if (conv := _sqlite_converter(c)) is not _same]
     if not convs:
         return list(rows)
-    out = []
+    out: list[Sequence[Any]] = []
     for row in rows:
         values = list(row)
         for i, conv in convs:

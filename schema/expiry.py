@@ -80,7 +80,7 @@ def begin_write(session: Session) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def due_rows(session: Session, as_of: datetime, after: DueKey | None, limit: int) -> Sequence[Row[Any]]:
+def due_rows(session: Session, as_of: datetime, after: DueKey | None, limit: int) -> Sequence[Any]:
     """The next ``limit`` active licenses expired by ``as_of`` after the cursor, locked.
 
     On PostgreSQL rows another transaction holds (a partner renewing right now) are skipped;
@@ -256,7 +256,7 @@ class SiteOnEdge:
     origins: list[str]
 
 
-def _live_sites(session: Session, cols: tuple[Any, ...], website_ids: Sequence[int]) -> list[Row[Any]]:
+def _live_sites(session: Session, cols: tuple[Any, ...], website_ids: Sequence[int]) -> list[Any]:
     """Rows of ``cols`` (plus ``plan_code``, the security license's plan) for the live websites
     among ``website_ids``. The plan is a correlated subquery: a join let PostgreSQL pick a merge
     join over the whole licenses index for a few thousand sites."""
@@ -264,7 +264,7 @@ def _live_sites(session: Session, cols: tuple[Any, ...], website_ids: Sequence[i
     plan_code = (select(License.plan_code).where(License.id == Website.security_license_id)
                  .scalar_subquery().label("plan_code"))
     ids = sorted(set(website_ids))
-    out: list[Row[Any]] = []
+    out: list[Any] = []
     for start in range(0, len(ids), 10_000):
         out += conn.execute(
             select(*cols, plan_code)
