@@ -214,8 +214,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def _bar(done: int, total: int, width: int = 30) -> str:
-    total = max(total, done, 1)
-    filled = int(width * done / total)
+    total = max(total, done)  # licenses may lapse between the count and the sweep
+    filled = width if total == 0 else int(width * done / total)
     return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} licenses"
 
 
