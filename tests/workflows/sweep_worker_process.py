@@ -13,6 +13,7 @@ import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
@@ -48,7 +49,9 @@ async def main() -> None:
         async with Worker(client, task_queue=settings.temporal_task_queue,
                           workflows=[LicenseExpiryWorkflow, EdgeReapplyWorkflow],
                           activities=[acts.sweep_page, acts.edge_batch, acts.edge_fingerprint, apply_sites],
-                          activity_executor=pool):
+                          activity_executor=pool,
+                          # A killed worker's sticky workflow tasks move on after 1 s, not 10 s.
+                          sticky_queue_schedule_to_start_timeout=timedelta(seconds=1)):
             print("worker polling", flush=True)
             await asyncio.Event().wait()
 

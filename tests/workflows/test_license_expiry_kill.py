@@ -14,6 +14,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
@@ -44,9 +45,12 @@ def start_worker(temporal_env: WorkflowEnvironment, db_url: str, task_queue: str
     return proc
 
 
-async def test_a_sweep_killed_mid_page_and_run_again_handles_each_license_once(
+@pytest.mark.parametrize("then", ["resume", "run_again"])
+async def test_a_sweep_killed_mid_page_handles_each_license_once(
         temporal_env: WorkflowEnvironment, db_url: str, sessions: sessionmaker[Session],
-        task_queue: str, tmp_path: Path) -> None:
+        task_queue: str, tmp_path: Path, then: str) -> None:
+    """``resume``: the same sweep goes on in a new worker. ``run_again``: the operator also
+    terminates the stuck sweep and starts a new one (as ``licenses sweep --now`` does)."""
     client = with_codec(temporal_env.client, get_settings())
     as_of = datetime.now(UTC)
     with sessions.begin() as s:
@@ -69,6 +73,11 @@ async def test_a_sweep_killed_mid_page_and_run_again_handles_each_license_once(
         first.wait(10)
         done_before = len(outcome_events(sessions))
         assert 6 <= done_before < 40
+        if then == "run_again":
+            await handle.terminate("killed by the operator")
+            handle = await client.start_workflow(
+                "LicenseExpiry", LicenseExpiryInput(chunk_size=2), task_queue=task_queue,
+                id=f"license-expiry-again-{uuid.uuid4().hex[:8]}", result_type=LicenseExpiryResult)
         second = start_worker(temporal_env, db_url, task_queue, tmp_path / "b.log", edge_log, 0)
         result = await asyncio.wait_for(handle.result(), 120)
     finally:
@@ -78,6 +87,11 @@ async def test_a_sweep_killed_mid_page_and_run_again_handles_each_license_once(
                 proc.wait(10)
     events = outcome_events(sessions)
     assert {lic: len(evs) for lic, evs in events.items()} == {lic: 1 for lic, _, _ in lics}
+    with sessions() as s:
+        assert expiry.count_due(s, as_of) == 0
+    if then == "run_again":  # the new sweep handles only what the killed one had not
+        assert result.handled == 40 - done_before
+        return
     assert result.handled == 40 and result.reapply_unfinished == 0
     assert result.counts == {"expire_drop_to_basic": 20, "end_trial": 10, "convert": 10}
     served: dict[str, str] = {}
@@ -86,5 +100,3 @@ async def test_a_sweep_killed_mid_page_and_run_again_handles_each_license_once(
     expected = {d: ("starter" if CODES[n % 4] == "starter_paid_trial" else "basic")
                 for n, (_, _, d) in enumerate(lics)}
     assert served == expected  # the killed attempt's sites reached the edge too
-    with sessions() as s:
-        assert expiry.count_due(s, as_of) == 0
