@@ -29,7 +29,12 @@ from temporalio.client import (
 )
 
 from schema.settings import Settings
-from workflows.license_expiry import LicenseExpiryInput, LicenseExpiryResult, LicenseExpiryWorkflow
+from workflows.license_expiry import (
+    WORKFLOW_NAME,
+    LicenseExpiryInput,
+    LicenseExpiryResult,
+    LicenseExpiryWorkflow,
+)
 
 SCHEDULE_ID = "license-expiry"
 WORKFLOW_ID_PREFIX = "license-expiry"
@@ -40,9 +45,9 @@ CATCHUP_WINDOW = timedelta(hours=20)
 def expiry_schedule(settings: Settings) -> Schedule:
     """Daily at ``expiry_schedule_hour:expiry_schedule_minute`` UTC, overlap SKIP."""
     return Schedule(
+        # No input: each run takes the defaults of the code that runs it.
         action=ScheduleActionStartWorkflow(
-            LicenseExpiryWorkflow.run, LicenseExpiryInput(), id=WORKFLOW_ID_PREFIX,
-            task_queue=settings.temporal_task_queue),
+            WORKFLOW_NAME, id=WORKFLOW_ID_PREFIX, task_queue=settings.temporal_task_queue),
         spec=ScheduleSpec(calendars=[ScheduleCalendarSpec(
             hour=[ScheduleRange(settings.expiry_schedule_hour)],
             minute=[ScheduleRange(settings.expiry_schedule_minute)],
@@ -56,7 +61,8 @@ def _signature(s: Schedule) -> tuple[object, ...]:
     action = s.action
     assert isinstance(action, ScheduleActionStartWorkflow)
     times = [(tuple(c.hour), tuple(c.minute)) for c in s.spec.calendars]
-    return (action.workflow, action.task_queue, action.id, times, s.policy.overlap)
+    return (action.workflow, len(action.args), action.task_queue, action.id, times,
+            s.policy.overlap)
 
 
 @dataclass(frozen=True)

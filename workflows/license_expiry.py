@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.edge_reapply import EdgeReapplyInput, EdgeReapplyWorkflow
     from workflows.shared import DB_RETRY
 
+WORKFLOW_NAME = "LicenseExpiry"
 SWEEP_PAGE = "licensing.sweep_page"
 PAGE_TIMEOUT = timedelta(minutes=30)
 PAGE_HEARTBEAT = timedelta(seconds=60)
@@ -83,7 +84,7 @@ def _add(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
     return {k: a.get(k, 0) + b.get(k, 0) for k in sorted({*a, *b})}
 
 
-@workflow.defn(name="LicenseExpiry")
+@workflow.defn(name=WORKFLOW_NAME)
 class LicenseExpiryWorkflow:
     """One sweep of the due licenses at ``as_of``, across as many runs as it takes."""
 
@@ -121,7 +122,8 @@ class LicenseExpiryWorkflow:
         return len(children), sites, unfinished
 
     @workflow.run
-    async def run(self, inp: LicenseExpiryInput) -> LicenseExpiryResult:
+    async def run(self, inp: LicenseExpiryInput | None = None) -> LicenseExpiryResult:
+        inp = inp or LicenseExpiryInput()  # the Schedule passes nothing: today's defaults apply
         as_of = inp.as_of or workflow.now()
         actor = f"workflow:{workflow.info().workflow_id}"
         after, floor, counts = inp.after, inp.event_floor, dict(inp.counts)

@@ -14,7 +14,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from schema.settings import Settings, get_settings
-from starter.expiry_schedule import SCHEDULE_ID, ensure_expiry_schedule
+from starter.expiry_schedule import SCHEDULE_ID, ensure_expiry_schedule, expiry_schedule
 from starter.temporal_client import with_codec
 from tests.factories import make_world
 from tests.workflows.license_helpers import (
@@ -24,7 +24,7 @@ from tests.workflows.license_helpers import (
     outcome_events,
     security_plan,
 )
-from workflows.license_expiry import LicenseExpiryResult
+from workflows.license_expiry import LicenseExpiryInput, LicenseExpiryResult
 
 
 async def _delete(client: Client) -> None:
@@ -58,6 +58,18 @@ async def test_the_schedule_is_created_once_and_follows_the_settings(client: Cli
     action = desc.schedule.action
     assert isinstance(action, ScheduleActionStartWorkflow)
     assert (action.workflow, action.task_queue) == ("LicenseExpiry", task_queue)
+    assert list(action.args) == []  # each run takes the defaults of the code that runs it
+
+
+async def test_a_schedule_left_by_older_code_is_brought_in_line(client: Client, task_queue: str) -> None:
+    settings = Settings(temporal_task_queue=task_queue)
+    old = expiry_schedule(settings)
+    old.action = ScheduleActionStartWorkflow("LicenseExpiry", LicenseExpiryInput(page_size=2000),
+                                             id="license-expiry", task_queue=task_queue)
+    await client.create_schedule(SCHEDULE_ID, old)
+    assert (await ensure_expiry_schedule(client, settings)).change == "updated"
+    action = (await client.get_schedule_handle(SCHEDULE_ID).describe()).schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow) and list(action.args) == []
 
 
 async def test_the_scheduled_sweep_handles_lapsed_licenses(client: Client, task_queue: str,
