@@ -127,8 +127,8 @@ def insert_rows(conn: Connection, table: str, columns: Sequence[str],
 
 def new_ids(conn: Connection, table: str, count: int) -> list[int]:
     """``count`` fresh primary keys for ``table``: from its sequence on PostgreSQL; on SQLite
-    after the largest id, which is safe because the caller holds the write lock
-    (``expiry.begin_write``)."""
+    after the largest id ever used, which is safe because the caller holds the write lock
+    (``expiry.begin_write``); inserting them moves ``sqlite_sequence`` on."""
     if count <= 0:
         return []
     if conn.dialect.name == "postgresql":
@@ -136,7 +136,11 @@ def new_ids(conn: Connection, table: str, count: int) -> list[int]:
             f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)",
             (count,)).all()
         return [int(r[0]) for r in rows]
-    top = int(conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar_one())
+    # AUTOINCREMENT tables never reuse an id: start after the larger of the highest id ever
+    # handed out (sqlite_sequence) and the highest id there now.
+    top = int(conn.exec_driver_sql(
+        f"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0), "
+        f"coalesce((SELECT max(id) FROM {table}), 0))").scalar_one())
     return list(range(top + 1, top + 1 + count))
 
 

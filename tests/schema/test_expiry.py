@@ -264,3 +264,18 @@ def test_changes_since_counts_outcomes_and_names_the_sites_to_reapply(
         assert [(x.website_id, x.plan_code, x.origins) for x in on_edge] == [
             (ids[("pro", False)], "basic", ["192.0.2.10"]),
             (ids[("pro_paid_trial", False)], "pro", ["192.0.2.10"])]
+
+
+def test_a_new_basic_license_never_reuses_a_deleted_licenses_id(sessions: sessionmaker[Session]) -> None:
+    """License ids name workflows (license-upgrade-<id>): the bulk insert keeps AUTOINCREMENT's
+    promise on SQLite and uses the sequence on PostgreSQL."""
+    _, lic_id, site_id = setup(sessions, "pro")
+    with sessions.begin() as s:
+        w = make_world(s)
+        spare = give(s, w, "starter")
+        spare_id = spare.id
+        s.execute(LicenseEvent.__table__.delete().where(LicenseEvent.license_id == spare_id))
+        s.delete(spare)
+    sweep(sessions, add_term(NOW, YEAR))
+    with sessions() as s:
+        assert s.get(Website, site_id).security_license_id > spare_id
