@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := pdns-server pdns-backend-sqlite3 pebble caddy chromium sqlite3 openssl curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: up down test install apt lint bench bench-expiry clean
+.PHONY: up down test install apt lint bench bench-expiry clean bench-csv
 
 up: install
 	$(BIN)/edgeward stack up
@@ -16,7 +16,7 @@ up: install
 down:
 	@if [ -x $(BIN)/edgeward ]; then $(BIN)/edgeward stack down; else echo "nothing to stop"; fi
 
-test: install
+test: install lint
 	$(BIN)/pytest -q -p no:cacheprovider
 
 lint: install
@@ -41,7 +41,10 @@ apt:
 	fi
 
 # Benchmarks are not part of `make test`: each prints its figures side by side (minutes).
-bench: bench-expiry
+bench: bench-expiry bench-csv
+
+bench-csv: install
+	$(BIN)/python bench/csv_export.py
 
 bench-expiry: install
 	$(BIN)/python bench/expiry_sweep.py
