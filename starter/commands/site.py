@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from sqlalchemy import select
+from temporalio.service import RPCError, RPCStatusCode
 
 from schema import licenses
 from schema.db import make_engine, make_session_factory
@@ -65,7 +66,14 @@ def _run(body: Callable[[Services], Awaitable[T]]) -> T:
         except Exception as exc:
             raise UserError(f"cannot reach Temporal at {settings.temporal_address} ({exc}); "
                             "is the stack up (`make up`)?") from None
-        return await body(Services(make_session_factory(engine), client, settings))
+        try:
+            return await body(Services(make_session_factory(engine), client, settings))
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise UserError("the provisioning run is not running (it finished, was cancelled "
+                                "or never started); `edgeward site show <domain>` shows where it "
+                                "ended") from None
+            raise UserError(f"Temporal refused the request: {exc.message}") from None
 
     try:
         return asyncio.run(main())
