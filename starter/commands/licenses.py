@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -30,9 +29,9 @@ from schema.db import make_engine, make_session_factory
 from schema.models import Customer, License, Partner, Website
 from schema.settings import get_settings
 from starter.cli import UserError
+from starter.commands.common import cli_actor, run_with_services
 from starter.services import Services
 
-T = TypeVar("T")
 OUTCOME_NAMES = {
     "renew": "renewed (auto-renewal)",
     "expire_drop_to_basic": "expired, website dropped to Basic",
@@ -75,31 +74,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     re.set_defaults(func=run_reapply)
 
 
-def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
-
-
-def _with_services(body: Callable[[Services], Awaitable[T]]) -> T:
-    """Build the services for one command, run ``body``, and close them."""
-    from starter.temporal_client import connect
-
-    settings = get_settings()
-    engine = make_engine(settings.resolved_database_url)
-
-    async def main() -> T:
-        try:
-            client = await connect(settings)
-        except Exception as exc:
-            raise UserError(f"cannot reach Temporal at {settings.temporal_address} ({exc}); "
-                            "is the stack up (`make up`)?") from None
-        return await body(Services(make_session_factory(engine), client, settings))
-
-    try:
-        return asyncio.run(main())
-    finally:
-        engine.dispose()
-
-
 def _owner(services: Services, model: Any, row_id: int, given: int | None) -> int:
     if given is not None:
         return given
@@ -124,14 +98,14 @@ def _license_action(args: argparse.Namespace, model: Any, row_id: int,
                               expires=f"{lic.expires_at:%Y-%m-%d}" if lic.expires_at else "never",
                               auto="on" if lic.auto_renew else "off"))
         return 0
-    return _with_services(body)
+    return run_with_services(body)
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
     from starter import license_actions as la
 
     return _license_action(args, License, args.license_id, lambda s, p: la.upgrade_license(
-        s, p, _actor(), args.license_id, args.plan),
+        s, p, cli_actor(), args.license_id, args.plan),
         f"license {args.license_id} upgraded: now license {{id}} ({{plan}}, expires {{expires}})")
 
 
@@ -139,21 +113,21 @@ def run_renew(args: argparse.Namespace) -> int:
     from starter import license_actions as la
 
     return _license_action(args, License, args.license_id, lambda s, p: la.renew_license(
-        s, p, _actor(), args.license_id), "license {id} ({plan}) renewed: expires {expires}")
+        s, p, cli_actor(), args.license_id), "license {id} ({plan}) renewed: expires {expires}")
 
 
 def run_auto_renew(args: argparse.Namespace) -> int:
     from starter import license_actions as la
 
     return _license_action(args, License, args.license_id, lambda s, p: la.set_auto_renew(
-        s, p, _actor(), args.license_id, args.state == "on"), "license {id} ({plan}): auto-renewal {auto}")
+        s, p, cli_actor(), args.license_id, args.state == "on"), "license {id} ({plan}): auto-renewal {auto}")
 
 
 def run_attach(args: argparse.Namespace) -> int:
     from starter import license_actions as la
 
     return _license_action(args, Website, args.website_id, lambda s, p: la.attach_backup_license(
-        s, p, _actor(), args.website_id, args.license_id),
+        s, p, cli_actor(), args.website_id, args.license_id),
         f"license {{id}} ({{plan}}) attached to website {args.website_id}")
 
 
@@ -164,7 +138,7 @@ def run_reapply(args: argparse.Namespace) -> int:
         wid = await reapply_edges(services, list(args.website), "re-applied by hand")
         print(f"edge re-apply started: workflow {wid}")
         return 0
-    return _with_services(body)
+    return run_with_services(body)
 
 
 def run_schedule(args: argparse.Namespace) -> int:
@@ -176,7 +150,7 @@ def run_schedule(args: argparse.Namespace) -> int:
         nxt = ", ".join(f"{t:%Y-%m-%d %H:%M} UTC" for t in desc.info.next_action_times[:2])
         print(f"schedule {result.schedule_id} {result.change}; next runs: {nxt}")
         return 0
-    return _with_services(body)
+    return run_with_services(body)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -260,4 +234,4 @@ def run_sweep(args: argparse.Namespace) -> int:
               f"re-applied on the edges by {result.reapply_workflows} workflows"
               + (f" ({result.reapply_unfinished} still retrying)" if result.reapply_unfinished else ""))
         return 0
-    return _with_services(body)
+    return run_with_services(body)

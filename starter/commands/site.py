@@ -11,25 +11,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import time
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 from sqlalchemy import select
-from temporalio.service import RPCError, RPCStatusCode
 
 from schema import licenses
-from schema.db import make_engine, make_session_factory
 from schema.domains import InvalidDomain, normalize_domain
 from schema.models import Certificate, Customer, License, Partner, Website
-from schema.settings import get_settings
 from starter.cli import UserError
+from starter.commands.common import cli_actor, run_with_services
 from starter.services import Services
 
 POLL = 0.5  # seconds between progress look-ups
 FINAL = ("Completed", "Failed", "Cancelled")
-T = TypeVar("T")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,34 +45,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         c = ss.add_parser(name, help=helptext)
         c.add_argument("domain")
         c.set_defaults(func=globals()[func])
-
-
-def _run(body: Callable[[Services], Awaitable[T]]) -> T:
-    """Build the services for one command, run the coroutine ``body(services)``, close them."""
-    from starter.temporal_client import connect
-
-    settings = get_settings()
-    engine = make_engine(settings.resolved_database_url)
-
-    async def main() -> T:
-        try:
-            client = await connect(settings)
-        except Exception as exc:
-            raise UserError(f"cannot reach Temporal at {settings.temporal_address} ({exc}); "
-                            "is the stack up (`make up`)?") from None
-        try:
-            return await body(Services(make_session_factory(engine), client, settings))
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                raise UserError("the provisioning run is not running (it finished, was cancelled "
-                                "or never started); `edgeward site show <domain>` shows where it "
-                                "ended") from None
-            raise UserError(f"Temporal refused the request: {exc.message}") from None
-
-    try:
-        return asyncio.run(main())
-    finally:
-        engine.dispose()
 
 
 def _partner(services: Services, given: int | None) -> int:
@@ -117,7 +83,7 @@ def run_add(args: argparse.Namespace) -> int:
         partner = _partner(services, args.partner)
         try:
             sub = await submit_website(services, partner, args.customer, args.domain, args.license,
-                                       args.dns, f"cli:{getpass.getuser()}", args.origin)
+                                       args.dns, cli_actor(), args.origin)
         except (InvalidDomain, WebsiteError, licenses.LicenseError) as exc:
             raise UserError(str(exc)) from None
         shown = sub.domain_unicode if sub.domain_unicode == sub.domain_ascii else \
@@ -128,7 +94,7 @@ def run_add(args: argparse.Namespace) -> int:
             return 0
         return await _follow(services, sub.workflow_id, sub.domain_ascii)
 
-    return int(_run(body))
+    return int(run_with_services(body))
 
 
 async def _follow(services: Services, wf_id: str, domain: str) -> int:
@@ -176,7 +142,7 @@ def run_show(args: argparse.Namespace) -> int:
             print(f"{key.ljust(width)}  {value}")
         return 0
 
-    return int(_run(body))
+    return int(run_with_services(body))
 
 
 def run_check_now(args: argparse.Namespace) -> int:
@@ -188,7 +154,7 @@ def run_check_now(args: argparse.Namespace) -> int:
         print(f"asked website {site.id} to re-check its name servers now")
         return 0
 
-    return int(_run(body))
+    return int(run_with_services(body))
 
 
 def run_cancel(args: argparse.Namespace) -> int:
@@ -200,4 +166,4 @@ def run_cancel(args: argparse.Namespace) -> int:
         print(f"asked website {site.id}'s provisioning to stop")
         return 0
 
-    return int(_run(body))
+    return int(run_with_services(body))
