@@ -121,13 +121,29 @@ def _writer_chunks(session: Session, stmt: Select[Any]) -> Iterator[bytes]:
     writer = csv.writer(buf, lineterminator="\n")
     result = session.execute(stmt.execution_options(stream_results=True, yield_per=BATCH_ROWS))
     for batch in result.partitions():
-        writer.writerows(batch)
+        if any(isinstance(cell, str) and "\r" in cell for row in batch for cell in row):
+            for row in batch:
+                _write_row(writer, buf, row)
+        else:
+            writer.writerows(batch)
         if buf.tell() >= CHUNK_BYTES:
             yield buf.getvalue().encode("utf-8")
             buf.seek(0)
             buf.truncate()
     if buf.tell():
         yield buf.getvalue().encode("utf-8")
+
+
+def _write_row(writer: Any, buf: io.StringIO, row: Any) -> None:
+    """One row; a cell holding a CR is quoted, as PostgreSQL's COPY does (Python's writer quotes
+    only the characters of its line terminator, here LF, so the row goes through a CRLF writer
+    and keeps our LF ending)."""
+    if not any(isinstance(cell, str) and "\r" in cell for cell in row):
+        writer.writerow(row)
+        return
+    one = io.StringIO()
+    csv.writer(one, lineterminator="\r\n").writerow(row)
+    buf.write(one.getvalue()[:-2] + "\n")
 
 
 def filename(customer_id: int | None, now: datetime) -> str:

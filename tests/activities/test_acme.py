@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -58,7 +59,7 @@ def test_issue_a_certificate_for_domain_and_www(pebble: PebbleServer, dns_stack:
     leaf = x509.load_pem_x509_certificates(out.fullchain_pem.encode())[0]
     san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert sorted(san.get_values_for_type(x509.DNSName)) == sorted(names)
-    assert isinstance(leaf.public_key(), type(leaf.public_key()))
+    assert isinstance(leaf.public_key(), ec.EllipticCurvePublicKey)
     assert leaf.public_key().curve.name == "secp256r1"  # type: ignore[union-attr]
     # Withdrawing ours leaves the other pending value where it was.
     env.run(acts.withdraw_challenges, ChallengeRecordsInput(zone, order.txt_values))

@@ -141,6 +141,18 @@ def test_csv_report_of_one_customer(api: httpx.Client, a: Tenant, sessions: sess
     assert pro["Auto Renewal"] == "Off" and pro["Status"] == "Active"
 
 
+def test_csv_neutralises_every_formula_prefix(api: httpx.Client, a: Tenant,
+                                             sessions: sessionmaker[Session]) -> None:
+    """A spreadsheet must read each of = + - @ tab CR at a cell's start as text."""
+    for prefix in ("=", "+", "-", "@", "\t", "\r"):
+        with sessions.begin() as s:
+            s.get(Website, a.website_id).step = f"{prefix}SUM(A1)"  # type: ignore[union-attr]
+        rows = list(csv.DictReader(io.StringIO(
+            api.get(f"/customers/{a.customer_id}/report.csv").content.decode("utf-8-sig"), newline="")))
+        [on_site] = [row for row in rows if row["Site Name"]]
+        assert on_site["Site Provisioning"] == f"'{prefix}SUM(A1)", repr(prefix)
+
+
 def test_partner_csv_report_covers_every_customer_and_no_other_partner(
         api: httpx.Client, a: Tenant, sessions: sessionmaker[Session]) -> None:
     make_tenant(sessions, "Beta")
