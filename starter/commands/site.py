@@ -14,6 +14,7 @@ import asyncio
 import time
 
 from sqlalchemy import select
+from temporalio.client import WorkflowExecutionStatus
 
 from schema import licenses
 from schema.domains import InvalidDomain, normalize_domain
@@ -116,6 +117,11 @@ async def _follow(services: Services, wf_id: str, domain: str) -> int:
                       f"`edgeward dns flip {domain}` plays the customer)", flush=True)
         if progress.step in FINAL:
             return 0 if progress.step == "Completed" else 1
+        status = (await handle.describe()).status
+        if status != WorkflowExecutionStatus.RUNNING:  # terminated or timed out by an operator
+            name = status.name.lower() if status else "closed"
+            print(f"the provisioning run is {name} at step {progress.step}", flush=True)
+            return 1
         await asyncio.sleep(POLL)
 
 
