@@ -118,7 +118,10 @@ async def _follow(services: Services, wf_id: str, domain: str) -> int:
         if progress.step in FINAL:
             return 0 if progress.step == "Completed" else 1
         status = (await handle.describe()).status
-        if status != WorkflowExecutionStatus.RUNNING:  # terminated or timed out by an operator
+        if status != WorkflowExecutionStatus.RUNNING:  # ended since the query, or stopped by hand
+            final = await handle.query(AddWebsiteWorkflow.progress)
+            if final.step != progress.step:
+                continue  # it reached its last step just now: print it above
             name = status.name.lower() if status else "closed"
             print(f"the provisioning run is {name} at step {progress.step}", flush=True)
             return 1
