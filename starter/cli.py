@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -42,5 +43,19 @@ class UserError(Exception):
     """A problem the user can fix; printed without a traceback, exit status 2."""
 
 
+def run() -> None:
+    """The console script: ``main``, then leave without interpreter finalization.
+
+    The Temporal client's Rust threads can outlive the event loop and abort a finishing
+    interpreter ("PyGILState_Release: thread state ... must be current", temporalio/sdk-python
+    issue 300), which turned a successful command into exit status 134 now and then. Everything
+    the command wrote is flushed first; engines are disposed by the commands themselves.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
