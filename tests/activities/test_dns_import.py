@@ -148,6 +148,17 @@ def test_refused_record_fails_for_good_naming_it_and_leaves_no_zone(dns_stack) -
     assert dns_stack.client(dns_stack.hosted).get_zone(zone) is None
 
 
+def test_record_only_powerdns_refuses_fails_for_good_and_leaves_no_zone(dns_stack) -> None:
+    """A CNAME beside another record passes our own check; PowerDNS refuses it."""
+    zone = "refused-y8.test."
+    bad = ImportZoneInput(zone, (RRset(f"blog.{zone}", "A", 300, ("192.0.2.7",)),
+                                 RRset(f"blog.{zone}", "CNAME", 300, (f"www.{zone}",))))
+    with pytest.raises(ApplicationError) as err:
+        ActivityEnvironment().run(dns_stack.hosted_activities().import_zone, bad)
+    assert err.value.non_retryable and f"blog.{zone}" in str(err.value)
+    assert dns_stack.client(dns_stack.hosted).get_zone(zone) is None
+
+
 def test_readiness_report_finds_ds_caa_and_other_proxies(dns_stack) -> None:
     def records(zone: str) -> list[RRset]:
         return [RRset(zone, "A", 300, ("104.16.1.1",)),
