@@ -148,7 +148,8 @@ class AddWebsiteWorkflow:
             await self._step(inp, IMPORTING_DNS)
             imported: DnsImportOutput = await workflow.execute_child_workflow(
                 DnsImportWorkflow.run, DnsImportInput(inp.domain),
-                id=f"{workflow_id(inp.website_id)}-dns-import")
+                id=f"{workflow_id(inp.website_id)}-dns-import",
+                search_attributes=workflow.info().typed_search_attributes)
             if imported.created:
                 self._zone_created = imported.zone
             zone, nameservers = imported.zone, list(imported.nameservers)
@@ -180,7 +181,8 @@ class AddWebsiteWorkflow:
         await self._step(inp, WAITING_NS, instructions)
         self._delegation = await workflow.start_child_workflow(
             DelegationWaitWorkflow.run, DelegationWaitInput(inp.domain, inp.delegation_deadline_days),
-            id=f"{workflow_id(inp.website_id)}-delegation-wait")
+            id=f"{workflow_id(inp.website_id)}-delegation-wait",
+            search_attributes=workflow.info().typed_search_attributes)
         if self._check_requested:
             await self._delegation.signal("check_now")
         await self._delegation
@@ -191,7 +193,8 @@ class AddWebsiteWorkflow:
         cert: IssueCertificateOutput = await workflow.execute_child_workflow(
             IssueCertificateWorkflow.run,
             IssueCertificateInput(inp.website_id, zone, names, inp.dns_wait_seconds),
-            id=f"{workflow_id(inp.website_id)}-certificate-1")
+            id=f"{workflow_id(inp.website_id)}-certificate-1",
+            search_attributes=workflow.info().typed_search_attributes)
         await self._step(inp, INSTALLING)
         await install_everywhere(inp.domain, cert.certificate_id, cert.sha256)
         await self._start_renewal(inp, zone, names, cert)
@@ -217,7 +220,8 @@ class AddWebsiteWorkflow:
                 RenewCertificateWorkflow.run,
                 RenewCertificateInput(inp.website_id, inp.domain, zone, names, cert.not_before,
                                       cert.not_after, inp.dns_wait_seconds),
-                id=renewal_id(inp.website_id), parent_close_policy=ParentClosePolicy.ABANDON)
+                id=renewal_id(inp.website_id), parent_close_policy=ParentClosePolicy.ABANDON,
+                search_attributes=workflow.info().typed_search_attributes)
             self._renewal_started = True
         except WorkflowAlreadyStartedError:
             pass  # the site's renewal already runs (the website was provisioned before)

@@ -79,7 +79,8 @@ class RenewCertificateWorkflow:
                     IssueCertificateWorkflow.run,
                     IssueCertificateInput(inp.website_id, inp.zone, inp.names, inp.dns_wait_seconds),
                     id=f"website-{inp.website_id}-certificate-renewal-{attempt}-"
-                       f"{workflow.now():%Y%m%d%H%M%S}")
+                       f"{workflow.now():%Y%m%d%H%M%S}",
+                    search_attributes=workflow.info().typed_search_attributes)
                 await install_everywhere(inp.domain, cert.certificate_id, cert.sha256)
             except FailureError as exc:
                 workflow.logger.warning("renewal of %s failed, retrying later: %s", inp.domain, exc)

@@ -103,6 +103,15 @@ async def test_initiate_dns_and_auto_ssl(temporal_env: WorkflowEnvironment, site
         if not found:
             await asyncio.sleep(0.2)
     assert found == [sub.workflow_id]
+    # ... and every child of the run (import, delegation wait, certificate, renewal) by domain.
+    children = {f"{sub.workflow_id}-{c}" for c in ("dns-import", "delegation-wait", "certificate-1",
+                                                   "renewal")}
+    seen: set[str] = set()
+    while not children <= seen and time.monotonic() < deadline:
+        seen = {w.id async for w in client.list_workflows(f'EdgewardDomain = "{domain}"')}
+        if not children <= seen:
+            await asyncio.sleep(0.2)
+    assert children <= seen
 
 
 @pytest.mark.parametrize("mode", ["import", "none"])
