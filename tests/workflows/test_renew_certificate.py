@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.api.testservice.v1 import SleepRequest
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from activities.db import CertificateStore, StoreCertificateInput, key_context
@@ -100,10 +101,17 @@ async def test_certificate_renewed_and_reinstalled_on_every_edge(
         assert served == [newest.sha256] * len(edge_stack.edges)  # re-installed on every edge
         # It continued as new, planning the next renewal from the new certificate's dates.
         expected = renewal_time(newest.not_before, newest.not_after)
-        later = datetime.fromisoformat(await handle.query(RenewCertificateWorkflow.next_renewal))
+        later, deadline = None, time.monotonic() + 60
         while later != expected and time.monotonic() < deadline:  # the new run may lag a moment
-            await asyncio.sleep(0.2)
-            later = datetime.fromisoformat(await handle.query(RenewCertificateWorkflow.next_renewal))
+            try:
+                later = datetime.fromisoformat(
+                    await handle.query(RenewCertificateWorkflow.next_renewal,
+                                       rpc_timeout=timedelta(seconds=10)))
+            except RPCError as exc:  # its first workflow task not yet done on a busy machine
+                if exc.status != RPCStatusCode.DEADLINE_EXCEEDED:
+                    raise
+            if later != expected:
+                await asyncio.sleep(0.2)
         assert later == expected
         await handle.cancel()
         if os.environ.get("EDGEWARD_RECORD_HISTORIES") == "1":  # the run that continued as new
